@@ -88,8 +88,8 @@ def test_unidentified_caller_still_queues() -> None:
     [
         (StopReason.AGENT_HANGUP, Phase.ENDED,
          [p.StopRecording, p.NoteAgentLeft, p.ReleaseAgent, p.HangupCaller, p.EndCall]),
-        (StopReason.LEFT_BRIDGE, Phase.ENDED,
-         [p.StopRecording, p.NoteAgentLeft, p.ReleaseAgent, p.HangupCaller, p.EndCall]),
+        (StopReason.LEFT_BRIDGE, Phase.UNATTENDED,
+         [p.StopRecording, p.NoteAgentLeft, p.StartSettleTimer]),
         (StopReason.BLIND_TRANSFER, Phase.TRANSFERRED,
          [p.StopRecording, p.NoteAgentLeft, p.NoteTransfer, p.ReleaseAgent]),
         (StopReason.ATTENDED_TRANSFER, Phase.TRANSFERRED,
@@ -104,6 +104,34 @@ def test_agent_leaving_stops_the_recording_first(reason: StopReason, phase: Phas
     assert kinds(list(commands)) == tail
     stop = commands[0]
     assert isinstance(stop, p.StopRecording) and stop.reason is reason and stop.at == at(30)
+
+
+@pytest.mark.parametrize(
+    ("explanation", "phase", "tail"),
+    [
+        (StopReason.BLIND_TRANSFER, Phase.TRANSFERRED, [p.NoteTransfer, p.ReleaseAgent]),
+        (StopReason.ATTENDED_TRANSFER, Phase.TRANSFERRED, [p.NoteTransfer, p.ReleaseAgent]),
+        (StopReason.AGENT_HANGUP, Phase.ENDED, [p.ReleaseAgent, p.HangupCaller, p.EndCall]),
+    ],
+)
+def test_a_late_explanation_of_the_departure_decides_the_callers_fate(
+        explanation: StopReason, phase: Phase, tail: list[type]) -> None:
+    state, _ = p.decide(connected(), p.AgentLeft(at(30), "agent-1", StopReason.LEFT_BRIDGE))
+    state, commands = p.decide(state, p.AgentLeft(at(30.05), "agent-1", explanation, "2000"))
+    assert state.phase is phase
+    assert kinds(list(commands)) == tail  # no second StopRecording
+
+
+def test_an_unexplained_departure_requeues_the_caller_when_the_timer_fires() -> None:
+    state, _ = p.decide(connected(), p.AgentLeft(at(30), "agent-1", StopReason.LEFT_BRIDGE))
+    state, commands = p.decide(state, p.SettleTimeout(at(32)))
+    assert state.phase is Phase.WAITING and kinds(list(commands)) == [p.ReleaseAgent, p.Enqueue]
+
+
+def test_the_transfer_target_hanging_up_ends_the_call() -> None:
+    state, _ = p.decide(connected(), p.AgentLeft(at(30), "agent-1", StopReason.BLIND_TRANSFER))
+    state, commands = p.decide(state, p.TransfereeLeft(at(60)))
+    assert state.phase is Phase.ENDED and p.HangupCaller in kinds(list(commands))
 
 
 def test_transfer_target_is_noted() -> None:
@@ -202,6 +230,7 @@ def events_strategy() -> st.SearchStrategy[list[p.Event]]:
         st.builds(p.TransferRequested, times, st.just("PJSIP/2000")),
         st.builds(p.RequeueRequested, times), st.builds(p.HoldStarted, times),
         st.builds(p.HoldEnded, times), st.builds(p.CallerLeft, times),
+        st.builds(p.SettleTimeout, times), st.builds(p.TransfereeLeft, times),
         st.builds(p.RecordingFailed, times, st.sampled_from(["mm-1", "mm-2"]), st.just("x")),
     )
     return st.lists(event, max_size=40)

@@ -18,270 +18,18 @@ lists the pairs that deliberately do nothing. A test checks every pair is in exa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
-from uuid import UUID
 
-
-class Phase(StrEnum):
-    NEW = "new"
-    ANNOUNCING = "announcing"  # caller hears "this call will be recorded..."
-    IDENTIFYING = "identifying"  # caller keys in the client number
-    WAITING = "waiting"  # holding bridge, music on hold, agents being rung
-    CONNECTED = "connected"  # agent and caller in the mixing bridge: the only recorded phase
-    TRANSFERRED = "transferred"  # caller handed to a non-agent party: never recorded
-    ENDED = "ended"
-
-
-class StopReason(StrEnum):
-    AGENT_HANGUP = "agent_hangup"
-    CALLER_HANGUP = "caller_hangup"
-    BLIND_TRANSFER = "blind_transfer"
-    ATTENDED_TRANSFER = "attended_transfer"
-    CONTROLLER_TRANSFER = "controller_transfer"
-    REQUEUE = "requeue"
-    LEFT_BRIDGE = "left_bridge"
-    RECORDING_FAILED = "recording_failed"
-
-
-TRANSFER_KINDS: Mapping[StopReason, str] = {
-    StopReason.BLIND_TRANSFER: "blind",
-    StopReason.ATTENDED_TRANSFER: "attended",
-    StopReason.CONTROLLER_TRANSFER: "controller",
-}
-
-
-# ----------------------------------------------------------------------------------------------- state
-@dataclass(frozen=True, slots=True)
-class AgentInBridge:
-    leg_id: UUID
-    channel_id: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A recording segment that is running (a stop has not been requested yet)."""
-
-    recording_id: UUID
-    mixmonitor_id: str
-    number: int
-    agent_channel_id: str
-    started_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CallState:
-    call_id: UUID
-    phase: Phase = Phase.NEW
-    announced: bool = False
-    agent: AgentInBridge | None = None
-    recording: Segment | None = None
-    segments: int = 0
-    on_hold: bool = False
-
-    @property
-    def recording_without_agent(self) -> bool:
-        """The invariant the whole product exists for; must never be True."""
-        return self.recording is not None and (
-            self.agent is None or self.agent.channel_id != self.recording.agent_channel_id
-        )
-
-
-# ---------------------------------------------------------------------------------------------- events
-@dataclass(frozen=True, slots=True)
-class CallArrived:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AnnouncementFinished:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClientIdentified:
-    at: datetime
-    client_number: str | None  # None: retries exhausted, the fallback queues the caller anyway
-
-
-@dataclass(frozen=True, slots=True)
-class AgentJoined:
-    """The agent's channel entered the caller's mixing bridge (ChannelEnteredBridge)."""
-
-    at: datetime
-    leg_id: UUID
-    channel_id: str
-    agent_name: str
-    recording_id: UUID  # minted by the shell, like the MixMonitor ID
-    mixmonitor_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class AgentLeft:
-    """Any sign the agent left: ChannelLeftBridge, hangup, StasisEnd, a transfer naming the agent..."""
-
-    at: datetime
-    channel_id: str
-    reason: StopReason
-    target: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TransferRequested:
-    """An operator asked the controller to move the caller elsewhere (`callrec calls transfer`)."""
-
-    at: datetime
-    target: str
-
-
-@dataclass(frozen=True, slots=True)
-class RequeueRequested:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class HoldStarted:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class HoldEnded:
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RecordingFailed:
-    at: datetime
-    mixmonitor_id: str
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class CallerLeft:
-    at: datetime
-
-
-Event = (
-    CallArrived | AnnouncementFinished | ClientIdentified | AgentJoined | AgentLeft | TransferRequested
-    | RequeueRequested | HoldStarted | HoldEnded | RecordingFailed | CallerLeft
+from .types import (
+    TRANSFER_KINDS, AgentInBridge, AgentJoined, AgentLeft, Alarm, AnnouncementFinished, CallArrived,
+    CallerLeft, CallerMusic, CallState, ClientIdentified, CloseAnnouncement, CollectClientNumber,
+    Command, Decision, EndCall, Enqueue, EVENT_TYPES, Event, Handler, HangupCaller, HoldEnded,
+    HoldStarted, NoteAgentLeft, NoteHold, NotePhase, NoteTransfer, Phase, PlayAnnouncement,
+    RecordingFailed, ReleaseAgent, RequeueRequested, Segment, SettleTimeout, StartRecording,
+    StartSettleTimer, StopReason, StopRecording, TransfereeLeft, TransferCaller, TransferRequested,
+    UnexpectedEvent,
 )
-EVENT_TYPES: tuple[type, ...] = (
-    CallArrived, AnnouncementFinished, ClientIdentified, AgentJoined, AgentLeft, TransferRequested,
-    RequeueRequested, HoldStarted, HoldEnded, RecordingFailed, CallerLeft,
-)
-
-
-# -------------------------------------------------------------------------------------------- commands
-@dataclass(frozen=True, slots=True)
-class PlayAnnouncement:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CollectClientNumber:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Enqueue:
-    """Put the caller in the holding bridge with music on hold and hunt for a free agent."""
-
-
-@dataclass(frozen=True, slots=True)
-class StartRecording:
-    segment: Segment
-    agent_leg_id: UUID
-
-
-@dataclass(frozen=True, slots=True)
-class StopRecording:
-    segment: Segment
-    reason: StopReason
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NoteHold:
-    started: bool  # True: hold began, False: hold ended
-    recording_id: UUID | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CallerMusic:
-    on: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NoteAgentLeft:
-    leg_id: UUID
-    reason: StopReason
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NoteTransfer:
-    kind: str
-    leg_id: UUID
-    target: str | None
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseAgent:
-    """Hang up what is left of the agent's channel (a transferer stays in Stasis until its BYE)."""
-
-    channel_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransferCaller:
-    target: str
-
-
-@dataclass(frozen=True, slots=True)
-class HangupCaller:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class NotePhase:
-    phase: Phase
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CloseAnnouncement:
-    outcome: str  # "finished" | "caller_hung_up"
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class EndCall:
-    outcome: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Alarm:
-    message: str
-
-
-Command = (
-    PlayAnnouncement | CollectClientNumber | Enqueue | StartRecording | StopRecording | NoteHold
-    | CallerMusic | NoteAgentLeft | NoteTransfer | ReleaseAgent | TransferCaller | HangupCaller
-    | NotePhase | CloseAnnouncement | EndCall | Alarm
-)
-Decision = tuple[CallState, tuple[Command, ...]]
-Handler = Callable[[CallState, Event], Decision]
-
-
-class UnexpectedEvent(Exception):
-    """An event the table does not know for this phase: a bug in the table, never a runtime condition."""
 
 
 # ------------------------------------------------------------------------------------------- handlers
@@ -339,34 +87,66 @@ def _stop(state: CallState, reason: StopReason, at: datetime) -> tuple[Command, 
     return tuple(commands)
 
 
-def _without_agent(state: CallState, phase: Phase, at: datetime) -> CallState:
-    return _enter(state, phase, at, agent=None, recording=None, on_hold=False)
+def _without_agent(state: CallState, phase: Phase, at: datetime, **changes: object) -> CallState:
+    return _enter(state, phase, at, agent=None, recording=None, on_hold=False, **changes)
 
 
 def _agent_left(state: CallState, event: AgentLeft) -> Decision:
     assert state.agent is not None
     if event.channel_id != state.agent.channel_id:
         return state, ()  # a late sign from an earlier agent: that segment was stopped already
-    commands = list(_stop(state, event.reason, event.at))
-    if event.target is not None:
-        commands = [replace(c, target=event.target) if isinstance(c, NoteTransfer) else c
-                    for c in commands]
-    commands.append(ReleaseAgent(state.agent.channel_id))
+    commands = _with_target(_stop(state, event.reason, event.at), event.target)
+    if event.reason is StopReason.LEFT_BRIDGE:
+        # Stop now, decide the caller's fate when the cause shows up (a blind REFER can report the
+        # agent leaving the bridge before BridgeBlindTransfer names it) or the settle timer fires.
+        new = _without_agent(state, Phase.UNATTENDED, event.at, departed=state.agent)
+        return new, (*commands, NotePhase(Phase.UNATTENDED, event.at), StartSettleTimer())
+    return _after_departure(_without_agent(state, state.phase, event.at), state.agent, event,
+                            commands)
+
+
+def _departure_explained(state: CallState, event: AgentLeft) -> Decision:
+    assert state.departed is not None
+    if event.channel_id != state.departed.channel_id or event.reason is StopReason.LEFT_BRIDGE:
+        return state, ()
+    notes: tuple[Command, ...] = ()
+    if event.reason in TRANSFER_KINDS:
+        notes = (NoteTransfer(TRANSFER_KINDS[event.reason], state.departed.leg_id, event.target,
+                              event.at),)
+    return _after_departure(state, state.departed, event, notes)
+
+
+def _after_departure(state: CallState, agent: AgentInBridge, event: AgentLeft,
+                     commands: tuple[Command, ...]) -> Decision:
+    released = (*commands, ReleaseAgent(agent.channel_id))
     if event.reason in (StopReason.BLIND_TRANSFER, StopReason.ATTENDED_TRANSFER):
         # The caller now talks to the transfer target inside our bridge: stays unrecorded.
-        new = _without_agent(state, Phase.TRANSFERRED, event.at)
-        return new, (*commands, NotePhase(Phase.TRANSFERRED, event.at))
-    # The agent hung up or was pulled out: the conversation is over for the caller too.
-    new = _without_agent(state, Phase.ENDED, event.at)
-    return new, (*commands, NotePhase(Phase.ENDED, event.at), HangupCaller(),
+        new = _enter(state, Phase.TRANSFERRED, event.at, departed=None)
+        return new, (*released, NotePhase(Phase.TRANSFERRED, event.at))
+    # The agent hung up: the conversation is over for the caller too.
+    new = _enter(state, Phase.ENDED, event.at, departed=None)
+    return new, (*released, NotePhase(Phase.ENDED, event.at), HangupCaller(),
                  EndCall("completed", event.reason.value, event.at))
+
+
+def _settled(state: CallState, event: SettleTimeout) -> Decision:
+    # Nobody explained the departure: put the caller back in the queue rather than drop them.
+    assert state.departed is not None
+    new = _enter(state, Phase.WAITING, event.at, departed=None)
+    return new, (ReleaseAgent(state.departed.channel_id), NotePhase(Phase.WAITING, event.at),
+                 Enqueue())
+
+
+def _with_target(commands: tuple[Command, ...], target: str | None) -> tuple[Command, ...]:
+    if target is None:
+        return commands
+    return tuple(replace(c, target=target) if isinstance(c, NoteTransfer) else c for c in commands)
 
 
 def _controller_transfer(state: CallState, event: TransferRequested) -> Decision:
     assert state.agent is not None
     # Stop BEFORE the caller is moved, so nothing the target says can reach the file.
-    commands = [c if not isinstance(c, NoteTransfer) else replace(c, target=event.target)
-                for c in _stop(state, StopReason.CONTROLLER_TRANSFER, event.at)]
+    commands = _with_target(_stop(state, StopReason.CONTROLLER_TRANSFER, event.at), event.target)
     new = _without_agent(state, Phase.TRANSFERRED, event.at)
     return new, (*commands, ReleaseAgent(state.agent.channel_id), TransferCaller(event.target),
                  NotePhase(Phase.TRANSFERRED, event.at))
@@ -420,6 +200,31 @@ def _caller_left_connected(state: CallState, event: CallerLeft) -> Decision:
                  EndCall("completed", "caller_hangup", event.at))
 
 
+def _unattended_transfer(state: CallState, event: TransferRequested) -> Decision:
+    assert state.departed is not None
+    new = _enter(state, Phase.TRANSFERRED, event.at, departed=None)
+    return new, (NoteTransfer("controller", state.departed.leg_id, event.target, event.at),
+                 ReleaseAgent(state.departed.channel_id), TransferCaller(event.target),
+                 NotePhase(Phase.TRANSFERRED, event.at))
+
+
+def _unattended_requeue(state: CallState, event: RequeueRequested) -> Decision:
+    return _settled(state, SettleTimeout(event.at))
+
+
+def _transferee_left(state: CallState, event: TransfereeLeft) -> Decision:
+    return _enter(state, Phase.ENDED, event.at), (
+        NotePhase(Phase.ENDED, event.at), HangupCaller(),
+        EndCall("transferred", "transfer_target_hangup", event.at))
+
+
+def _caller_left_unattended(state: CallState, event: CallerLeft) -> Decision:
+    assert state.departed is not None
+    new = _enter(state, Phase.ENDED, event.at, departed=None)
+    return new, (ReleaseAgent(state.departed.channel_id), NotePhase(Phase.ENDED, event.at),
+                 EndCall("completed", "caller_hangup", event.at))
+
+
 def _caller_left_transferred(state: CallState, event: CallerLeft) -> Decision:
     return _enter(state, Phase.ENDED, event.at), (
         NotePhase(Phase.ENDED, event.at), EndCall("transferred", "caller_hangup", event.at))
@@ -446,7 +251,14 @@ TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {
     (P.CONNECTED, HoldEnded): _unhold,
     (P.CONNECTED, RecordingFailed): _recording_failed,
     (P.CONNECTED, CallerLeft): _caller_left_connected,
+    (P.UNATTENDED, AgentLeft): _departure_explained,
+    (P.UNATTENDED, SettleTimeout): _settled,
+    (P.UNATTENDED, TransferRequested): _unattended_transfer,
+    (P.UNATTENDED, RequeueRequested): _unattended_requeue,
+    (P.UNATTENDED, CallerLeft): _caller_left_unattended,
+    (P.UNATTENDED, AgentJoined): _second_agent,
     (P.TRANSFERRED, AgentJoined): _second_agent,
+    (P.TRANSFERRED, TransfereeLeft): _transferee_left,
     (P.TRANSFERRED, CallerLeft): _caller_left_transferred,
     (P.ENDED, AgentJoined): _second_agent,
 }
@@ -457,16 +269,20 @@ TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {
 # requests that make no sense in the phase (a transfer with no agent), hold signalling outside a
 # conversation, and a failed start reported after the segment was already stopped.
 _LATE_OR_MEANINGLESS = (AgentLeft, TransferRequested, RequeueRequested, HoldStarted, HoldEnded,
-                        RecordingFailed)
+                        RecordingFailed, SettleTimeout, TransfereeLeft)
 IGNORED: frozenset[tuple[Phase, type]] = frozenset({
     *((P.NEW, e) for e in (AnnouncementFinished, ClientIdentified, AgentJoined, *_LATE_OR_MEANINGLESS)),
     *((P.ANNOUNCING, e) for e in (CallArrived, ClientIdentified, *_LATE_OR_MEANINGLESS)),
     *((P.IDENTIFYING, e) for e in (CallArrived, AnnouncementFinished, *_LATE_OR_MEANINGLESS)),
     *((P.WAITING, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified,
                                *_LATE_OR_MEANINGLESS)),
-    *((P.CONNECTED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified)),
-    *((P.TRANSFERRED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified,
-                                   *_LATE_OR_MEANINGLESS)),
+    *((P.CONNECTED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified,
+                                 SettleTimeout, TransfereeLeft)),
+    *((P.UNATTENDED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified,
+                                  HoldStarted, HoldEnded, RecordingFailed, TransfereeLeft)),
+    *((P.TRANSFERRED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified, AgentLeft,
+                                   TransferRequested, RequeueRequested, HoldStarted, HoldEnded,
+                                   RecordingFailed, SettleTimeout)),
     *((P.ENDED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified, CallerLeft,
                              *_LATE_OR_MEANINGLESS)),
 })

@@ -1,0 +1,34 @@
+# callrec: every target works on a fresh Debian 12 machine (root), installing what it needs.
+#   make demo   - sandbox Asterisk + PostgreSQL up, controller running, one complete inbound call
+#   make test   - the whole suite against the same real servers
+#   make bench  - benchmarks (results in docs/)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export VENV
+
+.PHONY: deps sandbox sandbox-down test test-unit demo lint clean
+
+deps:
+	scripts/install-deps.sh
+
+sandbox: deps
+	CALLREC_SKIP_DEPS=1 scripts/sandbox.sh up
+
+sandbox-down:
+	scripts/sandbox.sh down
+
+test: sandbox
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-unit: deps
+	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e" tests/policy tests/audio tests/ari tests/ami tests/controller
+
+demo: sandbox
+	$(PY) scripts/demo.py
+
+lint:
+	$(VENV)/bin/ruff check src tests
+
+clean:
+	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis

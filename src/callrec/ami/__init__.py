@@ -1,0 +1,7 @@
+"""Thin AMI gateway: every action bounded by a timeout; every failure an AmiError."""
+
+from callrec.ami.errors import AmiError
+from callrec.ami.gateway import AmiGateway, EventCallback, Predicate
+from callrec.ami.message import AmiMessage
+
+__all__ = ["AmiError", "AmiGateway", "AmiMessage", "EventCallback", "Predicate"]

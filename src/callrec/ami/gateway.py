@@ -1,0 +1,377 @@
+"""A thin AMI gateway on panoramisk 1.4: every action bounded by a timeout, one error type.
+
+What panoramisk 1.4 does on its own, and what this module changes:
+
+* An action sent while the socket is down is written into a closed transport and its future
+  never resolves. Here every action is wrapped in ``asyncio.timeout`` and refused outright while
+  the gateway knows it is disconnected.
+* On connection loss panoramisk queues unanswered actions and replays them after the next
+  login. Replaying a MixMonitor or Originate minutes later would be wrong (the caller already got
+  an error and decided what to do), so pending actions fail at once and are never replayed.
+* It reconnects (fixed delay) after a loss, but keeps no handle on the scheduled reconnect, so a
+  closed Manager could come back to life; ``StoppableManager`` adds a stop flag.
+* It sends Pings but never checks the answers, so a half-open socket goes unnoticed. Here a
+  timed-out action triggers a Ping probe; if that times out too the socket is aborted, which
+  starts panoramisk's reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+from panoramisk import Manager, actions
+from panoramisk.message import Message
+
+from callrec.ami.errors import AmiError
+from callrec.ami.manager import StoppableManager
+from callrec.ami.message import AmiMessage, Value
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[AmiMessage], Awaitable[None]]
+Predicate = Callable[[AmiMessage], bool]
+
+# panoramisk's Message.success_responses: "Follows" is the pre-Asterisk-14 Command reply.
+_SUCCESS = ("Success", "Follows", "Goodbye")
+
+
+class _NoResponse(AmiError):
+    """The action timed out (the connection may be half-open)."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    pattern: re.Pattern[str]
+    predicate: Predicate
+    future: asyncio.Future[AmiMessage]
+
+    def offer(self, event: AmiMessage) -> None:
+        if self.future.done() or not self.pattern.fullmatch(event.name):
+            return
+        try:
+            if self.predicate(event):
+                self.future.set_result(event)
+        except Exception as exc:  # noqa: BLE001 - runs inside panoramisk's parser; must not raise
+            self.future.set_exception(exc)
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    """An fnmatch pattern ("Hangup", "MixMonitor*") matched case-insensitively."""
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+def _error_text(reply: AmiMessage) -> str:
+    # A failed Command says "Command output follows" and puts the real reason in Output.
+    parts = [reply.text("Message"), reply.text("Output")]
+    return ": ".join(part for part in parts if part) or f"Response: {reply.name or '?'}"
+
+
+def _lookup(action: Mapping[str, Value], key: str) -> str:
+    for name, value in action.items():
+        if name.lower() == key.lower():
+            return value if isinstance(value, str) else ",".join(value)
+    return ""
+
+
+class AmiGateway:
+    """One AMI login. ``async with AmiGateway(...) as ami:`` or ``connect()`` / ``close()``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        action_timeout: float = 3.0,
+        connect_timeout: float = 5.0,
+        reconnect_delay: float = 1.0,
+        ping_interval: int = 10,
+    ) -> None:
+        self._address = (host, port)
+        self._credentials = (username, secret)
+        self._action_timeout = action_timeout
+        self._connect_timeout = connect_timeout
+        self._reconnect_delay = reconnect_delay
+        self._ping_interval = ping_interval
+        self._manager: StoppableManager | None = None
+        self._logged_in = asyncio.Event()
+        self._first_login: asyncio.Future[None] | None = None
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._listeners: list[tuple[re.Pattern[str], EventCallback]] = []
+        self._waiters: set[_Waiter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def connected(self) -> bool:
+        """Logged in on a live socket (as far as we know: half-open sockets show up on use)."""
+        return self._logged_in.is_set()
+
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect and log in, or raise AmiError leaving nothing running. After a successful
+        connect, lost connections are re-established in the background until close()."""
+        if self._manager is not None:
+            raise AmiError("already connected", "Login")
+        loop = asyncio.get_running_loop()
+        self._first_login = loop.create_future()
+        (host, port), (username, secret) = self._address, self._credentials
+        self._manager = StoppableManager(
+            self._on_login_result, loop=loop, host=host, port=port, username=username,
+            secret=secret, ping_delay=self._ping_interval, ping_interval=self._ping_interval,
+            on_disconnect=self._on_disconnect, log=logging.getLogger("callrec.ami.panoramisk"),
+        )
+        # panoramisk int()s its reconnect_timeout option; the attribute itself takes a float.
+        self._manager.reconnect_timeout = self._reconnect_delay
+        self._manager.register_event("*", self._dispatch)
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                connecting = self._manager.connect()
+                assert connecting is not None  # not stopped: we just created it
+                await connecting
+                await self._first_login
+        except (OSError, AmiError) as exc:  # TimeoutError is an OSError
+            await self.close()
+            if isinstance(exc, AmiError):
+                raise
+            raise AmiError(f"cannot log in to {host}:{port}: {exc!r}", "Login") from None
+
+    async def close(self) -> None:
+        """Log off the socket and stop reconnecting. Pending actions fail with AmiError."""
+        self._logged_in.clear()
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            manager.stopped = True
+            manager.close()
+        self._fail_pending("AMI gateway closed")
+        for waiter in list(self._waiters):
+            waiter.future.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._first_login is not None and not self._first_login.done():
+            self._first_login.cancel()
+
+    def _on_login_result(self, ok: bool, message: str) -> None:
+        first = self._first_login
+        if ok:
+            log.info("AMI logged in to %s:%s", *self._address)
+            self._logged_in.set()
+            if first is not None and not first.done():
+                first.set_result(None)
+        elif first is not None and not first.done():
+            first.set_exception(AmiError(message or "login refused", "Login"))
+        else:
+            log.error("AMI login refused after reconnect: %s", message)
+
+    def _on_disconnect(self, manager: Manager, exc: object) -> None:
+        log.warning("AMI connection to %s:%s lost (%s); reconnecting", *self._address, exc)
+        self._logged_in.clear()
+        self._fail_pending("connection to Asterisk lost")
+        manager.awaiting_actions.clear()  # never replay (see module docstring)
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in list(self._pending):
+            if not future.done():
+                future.set_exception(AmiError(reason))
+        self._pending.clear()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    async def send(self, action: Mapping[str, Value], *, as_list: bool | None = None) -> list[AmiMessage]:
+        """Send one action; its response first, then any events that belong to it.
+
+        ``as_list=False`` completes on the first response (panoramisk otherwise guesses from the
+        reply whether more messages follow). Raises AmiError on ``Response: Error``, on timeout
+        and when not connected.
+        """
+        name = _lookup(action, "Action")
+        manager = self._manager
+        if manager is None or not self._logged_in.is_set():
+            raise AmiError("not connected to Asterisk", name)
+        request = dict(action)
+        if not _lookup(request, "ActionID"):
+            request["ActionID"] = f"callrec-{uuid.uuid4().hex}"
+        klass = actions.Command if _lookup(request, "Action").lower() == "command" else actions.Action
+        outgoing = klass(request, as_list=as_list)
+        future = manager.send_action(outgoing, as_list=as_list)
+        self._pending.add(future)
+        try:
+            async with asyncio.timeout(self._action_timeout):
+                result = await future
+        except TimeoutError:
+            self._forget(manager, outgoing)
+            raise _NoResponse(f"no response within {self._action_timeout:g} s", name) from None
+        except AmiError as exc:
+            raise AmiError(exc.message, name) from None
+        finally:
+            self._pending.discard(future)
+        replies = [AmiMessage.from_panoramisk(m) for m in (result if isinstance(result, list) else [result])]
+        if replies[0].text("Response") not in _SUCCESS:
+            raise AmiError(_error_text(replies[0]), name)
+        return replies
+
+    def _forget(self, manager: Manager, action: actions.Action) -> None:
+        """Drop a timed-out action from panoramisk's table and check the socket is alive."""
+        protocol = manager.protocol
+        if protocol is not None:
+            for key in {action.id, action.action_id}:
+                protocol.responses.pop(key, None)
+        name = _lookup(action, "Action")
+        if name.lower() != "ping":
+            self._spawn(self._probe(manager, protocol), f"probe after {name}")
+
+    async def _probe(self, manager: Manager, protocol: Any) -> None:
+        try:
+            await self.send({"Action": "Ping"})
+        except _NoResponse:
+            if manager.protocol is protocol and protocol is not None and not protocol.closed:
+                log.error("AMI does not answer Ping: dropping the half-open socket to reconnect")
+                protocol.transport.abort()
+        except AmiError:
+            pass  # already disconnected: panoramisk is reconnecting
+
+    async def mixmonitor_start(self, channel: str, file: str, *, options: str = "") -> str | None:
+        """Start MixMonitor on ``channel``. ``options`` is the complete MixMonitor option string,
+        passed through untouched; include ``i(VARNAME)`` to get the MixMonitorID back (Asterisk
+        only reports it then)."""
+        action = {"Action": "MixMonitor", "Channel": channel, "File": file}
+        if options:
+            action["Options"] = options
+        replies = await self.send(action)
+        return replies[0].text("MixMonitorID") or None
+
+    async def mixmonitor_stop(self, channel: str, mixmonitor_id: str | None = None) -> None:
+        """Stop one MixMonitor (by ID) or all MixMonitors on ``channel``."""
+        action = {"Action": "StopMixMonitor", "Channel": channel}
+        if mixmonitor_id:
+            action["MixMonitorID"] = mixmonitor_id
+        await self.send(action)
+
+    async def getvar(self, channel: str, variable: str) -> str:
+        """A channel variable or function ("" when unset: AMI cannot tell unset from empty)."""
+        replies = await self.send({"Action": "Getvar", "Channel": channel, "Variable": variable})
+        return replies[0].text("Value")
+
+    async def setvar(self, channel: str, variable: str, value: str) -> None:
+        await self.send({"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value})
+
+    async def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str | None = None,
+        priority: int = 1,
+        application: str | None = None,
+        data: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        caller_id: str | None = None,
+        timeout_ms: int = 30000,
+        action_id: str | None = None,
+        channel_id: str | None = None,
+    ) -> str:
+        """Queue an asynchronous Originate and return its ActionID.
+
+        With ``Async: true`` Asterisk answers "Originate successfully queued" at once; the
+        outcome arrives later as an ``OriginateResponse`` event carrying the same ActionID. To
+        see it, call ``expect_event("OriginateResponse", ...)`` *before* originating, with your
+        own ``action_id``: a fast failure can arrive in the same packet as the response.
+        """
+        if (application is None) == (context is None or exten is None):
+            raise ValueError("originate needs either application or context+exten")
+        action: dict[str, Value] = {
+            "Action": "Originate", "Channel": channel, "Async": "true",
+            "Timeout": str(timeout_ms), "ActionID": action_id or f"callrec-{uuid.uuid4().hex}",
+        }
+        if application is not None:
+            action.update({"Application": application, "Data": data or ""})
+        else:
+            action.update({"Context": context or "", "Exten": exten or "", "Priority": str(priority)})
+        if caller_id:
+            action["CallerID"] = caller_id
+        if channel_id:
+            action["ChannelId"] = channel_id
+        if variables:
+            action["Variable"] = [f"{key}={value}" for key, value in variables.items()]
+        # as_list=False: complete on the immediate response, not on the OriginateResponse.
+        await self.send(action, as_list=False)
+        return str(action["ActionID"])
+
+    async def command(self, cli: str) -> str:
+        """Run a CLI command and return its output."""
+        reply = (await self.send({"Action": "Command", "Command": cli}))[0]
+        # Asterisk >= 14 returns the output as Output: headers; older ones as a body.
+        return reply.text("Output") or reply.text("content")
+
+    async def hangup(self, channel: str, cause: int | None = None) -> None:
+        action = {"Action": "Hangup", "Channel": channel}
+        if cause is not None:
+            action["Cause"] = str(cause)
+        await self.send(action)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def on_event(self, pattern: str, callback: EventCallback) -> None:
+        """Call ``await callback(event)`` for every event whose name matches the fnmatch
+        ``pattern`` (case-insensitive). A failing callback is logged, never propagated."""
+        self._listeners.append((_compile(pattern), callback))
+
+    def expect_event(self, pattern: str, predicate: Predicate | None = None) -> asyncio.Future[AmiMessage]:
+        """Start listening *now* for the first matching event; cancel the future to stop."""
+        future: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
+        waiter = _Waiter(_compile(pattern), predicate or (lambda _: True), future)
+        self._waiters.add(waiter)
+        future.add_done_callback(lambda _: self._waiters.discard(waiter))
+        return future
+
+    async def wait_event(
+        self, pattern: str, predicate: Predicate | None = None, timeout: float = 5.0
+    ) -> AmiMessage:
+        """The next matching event, or AmiError after ``timeout`` seconds."""
+        future = self.expect_event(pattern, predicate)
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise AmiError(f"no matching {pattern} event within {timeout:g} s", pattern) from None
+        finally:
+            future.cancel()
+
+    def _dispatch(self, manager: Manager, message: Message) -> None:
+        # Called synchronously from panoramisk's data_received: must never raise.
+        event = AmiMessage.from_panoramisk(message)
+        for waiter in list(self._waiters):
+            waiter.offer(event)
+        for pattern, callback in self._listeners:
+            if pattern.fullmatch(event.name):
+                self._spawn(self._run_callback(callback, event), event.name)
+
+    async def _run_callback(self, callback: EventCallback, event: AmiMessage) -> None:
+        try:
+            await callback(event)
+        except Exception:
+            log.exception("AMI event callback %r failed on %s", callback, event.name)
+
+    def _spawn(self, coro: Awaitable[None], what: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"ami: {what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,111 @@
+"""The one place where callrec's parts are wired together, and the service lifecycle.
+
+startup: database (migrate, sync configured agents) -> AMI -> ARI; then a TaskGroup runs the evidence
+writer and the controller until SIGINT/SIGTERM; shutdown lets calls finish for ``shutdown_timeout``
+seconds, drains queued evidence, and closes the gateways in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from callrec.ami import AmiGateway
+from callrec.ari import AriClient
+from callrec.config import Config
+from callrec.controller.agents import Agent, AgentPool
+from callrec.controller.controller import Controller
+from callrec.controller.deps import Deps
+from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.recorder import Recorder
+from callrec.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Service:
+    controller: Controller
+    evidence: EvidenceWriter
+    store: Store
+
+
+@contextlib.asynccontextmanager
+async def open_store(config: Config) -> AsyncIterator[Store]:
+    store = await Store.open(config.database.dsn, max_size=config.database.pool_max)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def sync_agents(store: Store, config: Config) -> None:
+    """Agents listed in the config file are added if missing; agents added by the CLI are kept."""
+    known = {a.name for a in await store.list_agents()}
+    for entry in config.agents:
+        if entry.name not in known:
+            await store.add_agent(entry.name, entry.dial_string)
+
+
+@contextlib.asynccontextmanager
+async def running_service(config: Config) -> AsyncIterator[Service]:
+    """Everything up and the controller consuming events; torn down gracefully on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        store = await stack.enter_async_context(open_store(config))
+        await store.migrate()
+        await sync_agents(store, config)
+        a = config.asterisk
+        ami = AmiGateway(a.ami_host, a.ami_port, a.ami_user, a.ami_secret,
+                         action_timeout=a.ami_timeout)
+        await ami.connect()
+        stack.push_async_callback(ami.close)
+        ari = await stack.enter_async_context(AriClient(a.ari_url, a.ari_user, a.ari_password, a.app))
+        evidence = EvidenceWriter()
+
+        async def load_agents() -> Sequence[Agent]:
+            return [Agent(r.name, r.dial_string) for r in await store.list_agents() if r.enabled]
+
+        rec = config.recordings
+        deps = Deps(ari=ari, store=store, evidence=evidence, pool=AgentPool(load_agents),
+                    recorder=Recorder(ami, asterisk_dir=rec.asterisk_dir, local_dir=rec.local_dir,
+                                      finalise_timeout=rec.finalise_timeout),
+                    inbound=config.inbound, new_id=uuid.uuid4, now=utc_now)
+        controller = Controller(deps)
+        async with asyncio.TaskGroup() as tasks:
+            writer = tasks.create_task(evidence.run(), name="evidence")
+            events = tasks.create_task(controller.run(), name="controller")
+            try:
+                yield Service(controller, evidence, store)
+            finally:
+                events.cancel()
+                await controller.shutdown(config.shutdown_timeout)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(config.shutdown_timeout):
+                        await evidence.drained()
+                writer.cancel()
+
+
+async def serve(config: Config) -> None:
+    """`callrec serve`: run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running_service(config) as service:
+            log.info("callrec serving ARI app %r", config.asterisk.app)
+            await stop.wait()
+            log.info("shutting down: %d calls in progress, %d evidence writes queued",
+                     len(service.controller.calls), service.evidence.pending)
+    except StoreError as exc:
+        raise SystemExit(f"callrec: database: {exc}") from exc

@@ -1,0 +1,209 @@
+"""The ARI application: routes events to calls, starts new ones, reconciles after a reconnect.
+
+Asterisk keeps no events for a disconnected application, so after every (re)connect we compare what we
+believe with what Asterisk has (`/channels`) and feed the policy the departures we missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from uuid import UUID
+
+from callrec import policy as p
+from callrec.ari import AriError, AriEvent, Connected, Disconnected
+from callrec.controller.deps import Deps
+from callrec.controller.session import CallSession
+
+log = logging.getLogger(__name__)
+
+CONTROL_EVENT = "callrec-control"  # ARI user event the CLI sends: {call_id, action, target}
+
+
+class Controller:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.calls: dict[UUID, CallSession] = {}
+        self._owners: dict[str, CallSession] = {}  # channel / bridge / playback id -> call
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connected = asyncio.Event()
+
+    async def run(self) -> None:
+        """Consume the event stream until cancelled."""
+        async for item in self.deps.ari.events():
+            if isinstance(item, Connected):
+                self.connected.set()
+                await self.reconcile()
+            elif isinstance(item, Disconnected):
+                self.connected.clear()
+                log.warning("ARI disconnected: %s", item.reason)
+            else:
+                await self.dispatch(item)
+
+    async def dispatch(self, event: AriEvent) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("ARI %s %s %s @%s", event.type, event.channel.name if event.channel else "",
+                      event.bridge.id if event.bridge else "", event.timestamp.time())
+        if event.type in ("StasisEnd", "ChannelDestroyed") and event.channel is not None:
+            # StasisEnd too: once a channel leaves the app we get no ChannelDestroyed for it (a
+            # blind-transferred agent hangs up after its StasisEnd), and the agent must become free.
+            self.deps.pool.channel_gone(event.channel.id)
+        if event.type == "StasisStart" and event.channel is not None:
+            if await self._stasis_start(event):
+                return
+        if event.type == "ChannelUserevent" and event.raw.get("eventname") == CONTROL_EVENT:
+            self._control(event)
+            return
+        session = self._owner_of(event)
+        if session is not None:
+            session.submit(event)
+
+    def _owner_of(self, event: AriEvent) -> CallSession | None:
+        for obj_id in _ids(event):
+            session = self._owners.get(obj_id)
+            if session is not None:
+                return session
+        return None
+
+    async def _stasis_start(self, event: AriEvent) -> bool:
+        """True if the event was fully handled here."""
+        assert event.channel is not None
+        args = event.args
+        if event.replace_channel is not None:
+            owner = self._owners.get(event.replace_channel.id)
+            if owner is not None:
+                owner.submit(event)
+                return True
+        if args[:1] == ("inbound",):
+            await self._new_call(event)
+            return True
+        if args[:1] == ("transferee",) and event.channel.id in self._owners:
+            owner = self._owners[event.channel.id]
+            await owner.effects.ari_quiet(self.deps.ari.add_channel(owner.mix_bridge,
+                                                                    event.channel.id))
+            return True
+        if event.channel.id in self._owners:
+            return False  # an agent leg answering: its call handles it
+        # A channel we did not create: most likely the Local;1 half of a blind transfer, which enters
+        # Stasis with no arguments just before it enters the call's bridge. Give its call a moment to
+        # claim it; anything still unclaimed then is hung up rather than left dangling.
+        self._spawn(self._hangup_if_unclaimed(event.channel.id, event.channel.name),
+                    f"stray:{event.channel.id}")
+        return True
+
+    async def _new_call(self, event: AriEvent) -> None:
+        assert event.channel is not None
+        channel = event.channel
+        call_id = self.deps.new_id()
+        session = CallSession(self.deps, call_id, channel, self._claimer_for(call_id),
+                              self._release)
+        self.calls[call_id] = session
+        self._owners[channel.id] = session
+        self._owners[session.mix_bridge] = session
+        self._owners[session.hold_bridge] = session
+        store = self.deps.store
+        self.deps.write("call", lambda: store.create_call(
+            call_id, direction="inbound", caller_number=channel.caller_number,
+            channel_id=channel.id, started_at=event.timestamp, queue=self.deps.inbound.queue,
+            business_unit=self.deps.inbound.business_unit or None))
+        self._spawn(session.run(), f"call:{call_id}")
+        try:
+            await self.deps.ari.answer(channel.id)
+            # proxy_media: two SIP channels in a plain mixing bridge go native RTP, where media
+            # (and DTMF) bypass Asterisk's core and a recording could miss audio.
+            await self.deps.ari.create_bridge(session.mix_bridge, "mixing,proxy_media", "callrec")
+        except AriError as exc:
+            log.warning("call %s: setup failed: %s", call_id, exc)
+            session.submit(p.CallerLeft(event.timestamp))
+            return
+        session.submit(p.CallArrived(event.timestamp))
+
+    def _claimer_for(self, call_id: UUID):  # noqa: ANN202 - a closure over the routing table
+        def claim(obj_id: str) -> None:
+            session = self.calls.get(call_id)
+            if session is not None:
+                self._owners[obj_id] = session
+        return claim
+
+    def _release(self, session: CallSession) -> None:
+        self.calls.pop(session.call_id, None)
+        for obj_id in [k for k, v in self._owners.items() if v is session]:
+            del self._owners[obj_id]
+
+    # ----------------------------------------------------------------------------- control
+    def _control(self, event: AriEvent) -> None:
+        raw = event.raw.get("userevent")
+        if not isinstance(raw, dict):
+            return
+        try:
+            session = self.calls.get(UUID(str(raw.get("call_id"))))
+        except ValueError:
+            session = None
+        if session is None:
+            log.warning("control request for an unknown call: %r", raw.get("call_id"))
+            return
+        action, at = raw.get("action"), event.timestamp
+        request: p.Event | None = {
+            "transfer": p.TransferRequested(at, str(raw.get("target", ""))),
+            "requeue": p.RequeueRequested(at),
+            "hold": p.HoldStarted(at),
+            "unhold": p.HoldEnded(at),
+        }.get(str(action))
+        if request is not None and not (action == "transfer" and not raw.get("target")):
+            session.submit(request)
+
+    # ---------------------------------------------------------------------------- reconcile
+    async def reconcile(self) -> None:
+        """Tell calls about channels that vanished while we were not listening."""
+        try:
+            alive = {c.id for c in await self.deps.ari.list_channels()}
+        except AriError as exc:
+            log.warning("reconcile: cannot list channels: %s", exc)
+            return
+        now = self.deps.now()
+        for session in list(self.calls.values()):
+            for channel_id, leg in session.legs.items():
+                if channel_id not in alive:
+                    session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
+            if session.caller.id not in alive:
+                session.submit(p.CallerLeft(now))
+
+    # ---------------------------------------------------------------------------- lifecycle
+    def _spawn(self, coro: object, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def shutdown(self, timeout: float) -> None:
+        """Let calls in progress finish for up to ``timeout`` seconds, then stop handling them.
+
+        Live calls are not hung up: their channels stay in Stasis and the next controller reconciles.
+        """
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _hangup_if_unclaimed(self, channel_id: str, name: str, grace: float = 2.0) -> None:
+        await asyncio.sleep(grace)
+        if channel_id not in self._owners:
+            log.info("hanging up unclaimed channel %s in Stasis", name)
+            await self._quiet_hangup(channel_id)
+
+    async def _quiet_hangup(self, channel_id: str) -> None:
+        try:
+            await self.deps.ari.hangup(channel_id)
+        except AriError:
+            pass
+
+
+def _ids(event: AriEvent) -> list[str]:
+    ids = [c.id for c in (event.channel, event.replace_channel, event.transferer_first_leg,
+                          event.transferer_second_leg, event.transferee, event.transfer_target)
+           if c is not None]
+    if event.bridge is not None:
+        ids.append(event.bridge.id)
+    if event.playback is not None:
+        ids.append(event.playback.id)
+    return ids

@@ -1,0 +1,260 @@
+"""Carrying out the policy's commands for one call: ARI and AMI calls now, evidence writes queued."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from callrec import policy as p
+from callrec.ami import AmiError
+from callrec.ari import AriError
+from callrec.controller.agents import Agent
+from callrec.controller.ivr import collect_client_number
+from callrec.controller.recorder import RecordingFiles
+from callrec.controller.translate import AgentLegRef
+
+if TYPE_CHECKING:
+    from callrec.controller.session import CallSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Running:
+    segment: p.Segment
+    files: RecordingFiles
+    channel_name: str
+    asterisk_id: str | None = None  # MixMonitor's own ID, for a targeted StopMixMonitor
+
+
+class Effects:
+    def __init__(self, session: CallSession) -> None:
+        self.s = session
+        self.d = session.deps
+        self.running: dict[UUID, Running] = {}  # recording id -> segment being recorded
+        self.announcement_id = self.d.new_id()
+        self.hold_id: UUID | None = None
+
+    async def execute(self, command: p.Command) -> None:
+        handler = getattr(self, f"_{type(command).__name__}")
+        await handler(command)
+
+    # ------------------------------------------------------------------------------ recording
+    async def _StartRecording(self, c: p.StartRecording) -> None:
+        seg = c.segment
+        leg = self.s.legs[seg.agent_channel_id]
+        files = self.d.recorder.files(seg.recording_id, seg.started_at)
+        log.debug("call %s: MixMonitor start %.1f ms after the agent entered", self.s.call_id,
+                  (self.d.now() - seg.started_at).total_seconds() * 1000)
+        try:
+            asterisk_id = await self.d.recorder.start(leg.channel_name, files)
+            log.debug("call %s: MixMonitor started %.1f ms after the agent entered", self.s.call_id,
+                      (self.d.now() - seg.started_at).total_seconds() * 1000)
+            self.running[seg.recording_id] = Running(seg, files, leg.channel_name, asterisk_id)
+        except AmiError as exc:
+            self.s.submit(p.RecordingFailed(self.d.now(), seg.mixmonitor_id, str(exc)))
+            status = "failed"
+        else:
+            status = "recording"
+        self.d.write("recording started", lambda: self.d.store.recording_started(
+            seg.recording_id, call_id=self.s.call_id, agent_leg_id=c.agent_leg_id,
+            segment=seg.number, mixmonitor_id=seg.mixmonitor_id, file_mix=str(files.local_mix),
+            file_caller=str(files.local_caller), file_agent=str(files.local_agent),
+            at=seg.started_at))
+        if status == "failed":
+            self.d.write("recording failed", lambda: self.d.store.recording_status(
+                seg.recording_id, "failed"))
+        self.d.write("agent joined", lambda: self.d.store.agent_joined(c.agent_leg_id,
+                                                                       seg.started_at))
+        if seg.number == 1:
+            self.d.write("call answered", lambda: self.d.store.call_answered(self.s.call_id,
+                                                                             seg.started_at))
+
+    async def _StopRecording(self, c: p.StopRecording) -> None:
+        run = self.running.pop(c.segment.recording_id, None)
+        if run is None:
+            return
+        await self.d.recorder.stop(run.channel_name, run.asterisk_id)
+        self.d.write("stop requested", lambda: self.d.store.recording_stop_requested(
+            c.segment.recording_id, c.at, c.reason.value))
+        self.s.spawn(self._finalise(run, c.at), "finalise")
+
+    async def _finalise(self, run: Running, stopped_at: datetime) -> None:
+        done = await self.d.recorder.finalise(run.files)
+        rid = run.segment.recording_id
+        if done.facts is None:
+            self.d.write("recording missing", lambda: self.d.store.recording_status(rid, "failed"))
+            return
+        facts = done.facts
+        self.d.write("recording finalised", lambda: self.d.store.recording_finalised(
+            rid, stopped_at=stopped_at, duration_ms=facts.duration_ms, bytes=facts.bytes,
+            sha256=facts.sha256, file_stereo=str(done.stereo) if done.stereo else None,
+            status="complete" if done.complete else "incomplete"))
+
+    # ---------------------------------------------------------------------------------- prompts
+    async def _PlayAnnouncement(self, c: p.PlayAnnouncement) -> None:
+        self.s.spawn(self._announce(), "ivr")
+
+    async def _announce(self) -> None:
+        cfg = self.d.inbound
+        started = self.d.now()
+        self.d.write("announcement", lambda: self.d.store.announcement_started(
+            self.announcement_id, self.s.call_id, "inbound_announcement", cfg.announcement,
+            cfg.announcement_text, started))
+        finished = await self.play(cfg.announcement)
+        self.s.submit(p.AnnouncementFinished(finished))
+
+    async def _CollectClientNumber(self, c: p.CollectClientNumber) -> None:
+        self.s.spawn(self._collect(), "ivr")
+
+    async def _collect(self) -> None:
+        number = await collect_client_number(self.play, self.s.digits, self.d.inbound)
+        if number is not None:
+            self.d.write("client number", lambda: self.d.store.set_client_number(
+                self.s.call_id, number))
+        self.s.submit(p.ClientIdentified(self.d.now(), number))
+
+    async def play(self, media: str) -> datetime:
+        """Play to the caller and wait for PlaybackFinished; its Asterisk timestamp is returned."""
+        playback_id = str(self.d.new_id())
+        done: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
+        self.s.playbacks[playback_id] = done
+        self.s.claim(playback_id)
+        await self.d.ari.play(self.s.caller.id, media, playback_id)
+        return await done
+
+    async def _CloseAnnouncement(self, c: p.CloseAnnouncement) -> None:
+        if c.outcome != "finished":
+            self.s.cancel_tasks("ivr")
+        self.d.write("announcement end", lambda: self.d.store.announcement_ended(
+            self.announcement_id, c.at, c.outcome))
+
+    # ---------------------------------------------------------------------------------- waiting
+    async def _Enqueue(self, c: p.Enqueue) -> None:
+        await self.ari_quiet(self.d.ari.create_bridge(self.s.hold_bridge, "holding", "callrec-hold"))
+        await self.ari_quiet(self.d.ari.remove_channel(self.s.mix_bridge, self.s.caller.id))
+        await self.d.ari.add_channel(self.s.hold_bridge, self.s.caller.id)
+        await self.d.ari.bridge_start_moh(self.s.hold_bridge, self.d.inbound.moh_class)
+        self.s.spawn(self._hunt(), "hunt")
+
+    async def _hunt(self) -> None:
+        """Ring free agents one at a time until one answers; the caller keeps hearing music."""
+        while self.s.state.phase is p.Phase.WAITING:
+            tried: set[str] = set()
+            while free := await self.d.pool.free(exclude=tried):
+                agent = free[0]
+                tried.add(agent.name)
+                if await self._ring(agent):
+                    return
+            await asyncio.sleep(self.d.hunt_retry_seconds)
+
+    async def _ring(self, agent: Agent) -> bool:
+        leg_id = self.d.new_id()
+        channel_id = f"callrec-agent-{leg_id}"
+        if not self.d.pool.acquire(agent, channel_id):
+            return False
+        leg = self.s.add_leg(AgentLegRef(leg_id, agent.name, channel_id))
+        self.d.write("agent offered", lambda: self.d.store.agent_offered(
+            leg_id, self.s.call_id, agent.name, channel_id, self.d.now()))
+        try:
+            await self.d.ari.originate(agent.dial_string, channel_id=channel_id,
+                                       app_args=f"agent,{self.s.call_id},{leg_id}",
+                                       timeout=self.d.inbound.ring_timeout,
+                                       caller_id=self.s.caller.caller_number or None)
+        except AriError as exc:
+            log.warning("call %s: cannot ring %s: %s", self.s.call_id, agent.name, exc)
+            self.d.pool.channel_gone(channel_id)
+            self.d.write("agent failed", lambda: self.d.store.agent_leg_outcome(leg_id, "failed"))
+            return False
+        answered = await leg.answered
+        if not answered:
+            self.d.write("agent unanswered", lambda: self.d.store.agent_leg_outcome(
+                leg_id, "no_answer"))
+        return answered
+
+    # ------------------------------------------------------------------------------ in the call
+    async def _NoteHold(self, c: p.NoteHold) -> None:
+        run = self.running.get(c.recording_id) if c.recording_id else None
+        offset = _offset_ms(run.segment.started_at, c.at) if run else None
+        if c.started:
+            self.hold_id = self.d.new_id()
+            hold_id = self.hold_id
+            self.d.write("hold", lambda: self.d.store.hold_started(
+                hold_id, self.s.call_id, c.recording_id, c.at, offset))
+        else:
+            hold_id = self.hold_id
+            self.d.write("unhold", lambda: self.d.store.hold_ended(hold_id, c.at, offset))
+
+    async def _CallerMusic(self, c: p.CallerMusic) -> None:
+        if c.on:
+            await self.ari_quiet(self.d.ari.start_moh(self.s.caller.id, self.d.inbound.moh_class))
+        else:
+            await self.ari_quiet(self.d.ari.stop_moh(self.s.caller.id))
+
+    async def _NoteAgentLeft(self, c: p.NoteAgentLeft) -> None:
+        self.d.write("agent left", lambda: self.d.store.agent_left(c.leg_id, c.at, c.reason.value))
+
+    async def _NoteTransfer(self, c: p.NoteTransfer) -> None:
+        tid = self.d.new_id()
+        self.d.write("transfer", lambda: self.d.store.transfer(
+            tid, self.s.call_id, c.kind, c.leg_id, c.target, c.at))
+
+    async def _ReleaseAgent(self, c: p.ReleaseAgent) -> None:
+        await self.hangup(c.channel_id)
+
+    async def _TransferCaller(self, c: p.TransferCaller) -> None:
+        channel_id = f"callrec-xfer-{self.d.new_id()}"
+        self.s.transferees.add(channel_id)
+        self.s.claim(channel_id)
+        try:
+            await self.d.ari.originate(c.target, channel_id=channel_id,
+                                       app_args=f"transferee,{self.s.call_id}",
+                                       caller_id=self.s.caller.caller_number or None)
+        except AriError as exc:
+            log.warning("call %s: transfer to %s failed: %s", self.s.call_id, c.target, exc)
+            self.s.submit(p.TransfereeLeft(self.d.now()))
+
+    async def _HangupCaller(self, c: p.HangupCaller) -> None:
+        await self.hangup(self.s.caller.id)
+
+    async def _NotePhase(self, c: p.NotePhase) -> None:
+        self.d.write("phase", lambda: self.d.store.add_call_event(
+            self.s.call_id, c.at, f"phase:{c.phase.value}", {}))
+
+    async def _StartSettleTimer(self, c: p.StartSettleTimer) -> None:
+        self.s.spawn(self._settle(), "settle")
+
+    async def _settle(self) -> None:
+        await asyncio.sleep(self.d.settle_seconds)
+        self.s.submit(p.SettleTimeout(self.d.now()))
+
+    async def _EndCall(self, c: p.EndCall) -> None:
+        self.d.write("end call", lambda: self.d.store.end_call(
+            self.s.call_id, c.at, c.outcome, c.reason))
+        self.s.finish()
+
+    async def _Alarm(self, c: p.Alarm) -> None:
+        log.warning("call %s: %s", self.s.call_id, c.message)
+        self.d.write("alarm", lambda: self.d.store.add_call_event(
+            self.s.call_id, self.d.now(), "alarm", {"message": c.message}))
+
+    # ---------------------------------------------------------------------------------- helpers
+    async def hangup(self, channel_id: str) -> None:
+        await self.ari_quiet(self.d.ari.hangup(channel_id))
+
+    @staticmethod
+    async def ari_quiet(call: Awaitable[object]) -> None:
+        """For clean-up calls whose target may already be gone (404) or busy elsewhere (409/422)."""
+        try:
+            await call
+        except AriError as exc:
+            log.debug("ignored: %s", exc)
+
+
+def _offset_ms(start: datetime, at: datetime) -> int:
+    return max(0, round((at - start).total_seconds() * 1000))

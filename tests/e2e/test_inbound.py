@@ -1,0 +1,147 @@
+"""Inbound calls through the real sandbox: what is recorded is exactly the agent's conversation.
+
+Every test listens to the files: FFT must find the caller and agent tones, and none of the music on
+hold, the prompts, DTMF or the transfer target; the recorded duration must match the agent's time in
+the bridge (from Asterisk's own timestamps) within one 100 ms window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from callrec.app import Service
+from tests.e2e.harness import (
+    AGENT, AGENT2, CALLER, Phones, agent, assert_duration_matches_bridge_time,
+    assert_only_conversation, finished_call, live_call, set_agents,
+)
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _events(detail) -> list[str]:
+    return [e.kind for e in detail.events]
+
+
+async def test_agent_hangs_up(service: Service, phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-hangup")})
+    number = await phones.call()
+    detail = await finished_call(service, number)
+
+    assert detail.call.client_number == "12345"
+    [announcement] = detail.announcements
+    assert announcement.outcome == "finished"
+    [rec] = detail.recordings
+    assert (rec.status, rec.stop_reason) == ("complete", "agent_hangup")
+    assert rec.sha256 and rec.bytes and rec.file_stereo
+    assert_only_conversation(rec, expected={CALLER, AGENT})
+    assert_duration_matches_bridge_time(detail, rec)
+    assert _events(detail)[:4] == ["phase:announcing", "phase:identifying", "phase:waiting",
+                                   "phase:connected"]
+    assert detail.call.outcome == "completed"
+
+
+async def test_caller_hangs_up_while_talking(service: Service, phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-stay")})
+    number = await phones.call(stay=3)
+    detail = await finished_call(service, number)
+    [rec] = detail.recordings
+    assert rec.stop_reason == "caller_hangup"
+    assert_only_conversation(rec, expected={CALLER, AGENT})
+    assert_duration_matches_bridge_time(detail, rec)
+
+
+async def test_blind_refer_stops_recording_before_the_target_speaks(service: Service,
+                                                                    phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-blind")})
+    number = await phones.call(stay=8)
+    detail = await finished_call(service, number)
+    [rec] = detail.recordings
+    assert rec.stop_reason in ("blind_transfer", "left_bridge")
+    assert [t.kind for t in detail.transfers] == ["blind"]
+    assert_only_conversation(rec, expected={CALLER, AGENT})  # no 2400 Hz from the target
+    assert_duration_matches_bridge_time(detail, rec)
+
+
+async def test_controller_transfer(service: Service, phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-stay")})
+    number = await phones.call(stay=8)
+    live = await live_call(service, number, "connected")
+    await asyncio.sleep(2)  # let the agent and caller talk for a while: the call's content
+    service.controller.calls[live.call.id].submit(_transfer_to_target(live))
+    detail = await finished_call(service, number)
+    [rec] = detail.recordings
+    assert rec.stop_reason == "controller_transfer"
+    assert [t.kind for t in detail.transfers] == ["controller"]
+    assert_only_conversation(rec, expected={CALLER, AGENT})
+    assert_duration_matches_bridge_time(detail, rec)
+
+
+def _transfer_to_target(live):
+    from datetime import UTC, datetime
+
+    from callrec import policy as p
+    return p.TransferRequested(datetime.now(UTC), "PJSIP/target@phones")
+
+
+async def test_requeue_to_a_second_agent_starts_a_new_segment(service: Service,
+                                                              phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-stay")})
+    number = await phones.call(stay=10)
+    live = await live_call(service, number, "connected")
+    await asyncio.sleep(2)
+    await set_agents(service.store, {"bob": agent("agent2-hangup", "agent2")})
+    from datetime import UTC, datetime
+
+    from callrec import policy as p
+    service.controller.calls[live.call.id].submit(p.RequeueRequested(datetime.now(UTC)))
+    detail = await finished_call(service, number)
+    first, second = sorted(detail.recordings, key=lambda r: r.segment)
+    assert (first.segment, first.stop_reason) == (1, "requeue")
+    assert (second.segment, second.stop_reason) == (2, "agent_hangup")
+    assert_only_conversation(first, expected={CALLER, AGENT})
+    assert_only_conversation(second, expected={CALLER, AGENT2})
+    assert len(detail.announcements) == 1  # no second announcement
+
+
+async def test_hold_is_noted_as_offsets_into_the_recording(service: Service,
+                                                           phones: Phones) -> None:
+    await set_agents(service.store, {"alice": agent("agent-stay")})
+    number = await phones.call(stay=6)
+    live = await live_call(service, number, "connected")
+    session = service.controller.calls[live.call.id]
+    from datetime import UTC, datetime
+
+    from callrec import policy as p
+    await asyncio.sleep(1)
+    session.submit(p.HoldStarted(datetime.now(UTC)))
+    await asyncio.sleep(1.5)
+    session.submit(p.HoldEnded(datetime.now(UTC)))
+    detail = await finished_call(service, number)
+    [hold] = detail.holds
+    [rec] = detail.recordings
+    assert hold.start_offset_ms is not None and hold.end_offset_ms is not None
+    assert 1000 <= hold.end_offset_ms - hold.start_offset_ms <= 2500
+    assert 0 < hold.start_offset_ms < hold.end_offset_ms <= rec.duration_ms
+    assert_only_conversation(rec, expected={CALLER, AGENT})  # MOH goes to the caller only
+
+
+@pytest.mark.parametrize(
+    ("pre", "digits", "stay", "reason"),
+    [
+        (0.3, "", 0, "caller_hangup_during_announcement"),
+        (2.0, "12", 0.3, "caller_hangup_while_identifying"),
+        (2.5, "12345#", 2.0, "caller_hangup_while_waiting"),
+    ],
+    ids=["during-announcement", "during-dtmf", "while-waiting"],
+)
+async def test_caller_hangs_up_before_an_agent(service: Service, phones: Phones, pre: float,
+                                               digits: str, stay: float, reason: str) -> None:
+    await set_agents(service.store, {"alice": agent("agent-noanswer")})
+    number = await phones.call(pre=pre, digits=digits, stay=stay)
+    detail = await finished_call(service, number)
+    assert (detail.call.outcome, detail.call.end_reason) == ("abandoned", reason)
+    assert detail.recordings == ()
+    if reason == "caller_hangup_during_announcement":
+        assert [a.outcome for a in detail.announcements] == ["caller_hung_up"]

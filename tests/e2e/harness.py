@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,6 +47,17 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def cli(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run the real `callrec` console script; its stdout, or AssertionError with its stderr."""
+    exe = Path(sys.executable).with_name("callrec")
+    proc = await asyncio.create_subprocess_exec(
+        str(exe), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, f"callrec {' '.join(args)} failed: {err.decode()}"
+    return out.decode()
 
 
 @dataclass

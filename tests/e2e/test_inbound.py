@@ -14,7 +14,7 @@ import pytest
 from callrec.app import Service
 from tests.e2e.harness import (
     AGENT, AGENT2, CALLER, Phones, agent, assert_duration_matches_bridge_time,
-    assert_only_conversation, finished_call, live_call, set_agents,
+    assert_only_conversation, cli, finished_call, live_call, set_agents,
 )
 
 pytestmark = [pytest.mark.e2e]
@@ -68,21 +68,14 @@ async def test_controller_transfer(service: Service, phones: Phones) -> None:
     await set_agents(service.store, {"alice": agent("agent-stay")})
     number = await phones.call(stay=8)
     live = await live_call(service, number, "connected")
-    await asyncio.sleep(2)  # let the agent and caller talk for a while: the call's content
-    service.controller.calls[live.call.id].submit(_transfer_to_target(live))
+    await asyncio.sleep(2)  # agent and caller talk for a while: the content of the recording
+    await cli("calls", "transfer", str(live.call.id), "--to", "PJSIP/target@phones")
     detail = await finished_call(service, number)
     [rec] = detail.recordings
     assert rec.stop_reason == "controller_transfer"
-    assert [t.kind for t in detail.transfers] == ["controller"]
-    assert_only_conversation(rec, expected={CALLER, AGENT})
+    assert [(t.kind, t.target) for t in detail.transfers] == [("controller", "PJSIP/target@phones")]
+    assert_only_conversation(rec, expected={CALLER, AGENT})  # the target's 2400 Hz is not in it
     assert_duration_matches_bridge_time(detail, rec)
-
-
-def _transfer_to_target(live):
-    from datetime import UTC, datetime
-
-    from callrec import policy as p
-    return p.TransferRequested(datetime.now(UTC), "PJSIP/target@phones")
 
 
 async def test_requeue_to_a_second_agent_starts_a_new_segment(service: Service,
@@ -92,10 +85,7 @@ async def test_requeue_to_a_second_agent_starts_a_new_segment(service: Service,
     live = await live_call(service, number, "connected")
     await asyncio.sleep(2)
     await set_agents(service.store, {"bob": agent("agent2-hangup", "agent2")})
-    from datetime import UTC, datetime
-
-    from callrec import policy as p
-    service.controller.calls[live.call.id].submit(p.RequeueRequested(datetime.now(UTC)))
+    await cli("calls", "requeue", str(live.call.id))
     detail = await finished_call(service, number)
     first, second = sorted(detail.recordings, key=lambda r: r.segment)
     assert (first.segment, first.stop_reason) == (1, "requeue")
@@ -110,14 +100,10 @@ async def test_hold_is_noted_as_offsets_into_the_recording(service: Service,
     await set_agents(service.store, {"alice": agent("agent-stay")})
     number = await phones.call(stay=6)
     live = await live_call(service, number, "connected")
-    session = service.controller.calls[live.call.id]
-    from datetime import UTC, datetime
-
-    from callrec import policy as p
     await asyncio.sleep(1)
-    session.submit(p.HoldStarted(datetime.now(UTC)))
+    await cli("calls", "hold", str(live.call.id))
     await asyncio.sleep(1.5)
-    session.submit(p.HoldEnded(datetime.now(UTC)))
+    await cli("calls", "hold", "--off", str(live.call.id))
     detail = await finished_call(service, number)
     [hold] = detail.holds
     [rec] = detail.recordings

@@ -270,6 +270,26 @@ class AriClient:
         path = f"/channels/{_segment(channel_id)}/transfer_progress"
         await self._call("POST", path, {"states": states})
 
+    async def hold(self, channel_id: str) -> None:
+        """Indicate hold to the channel (a PJSIP endpoint with moh_passthrough sends a re-INVITE)."""
+        await self._call("POST", f"/channels/{_segment(channel_id)}/hold")
+
+    async def unhold(self, channel_id: str) -> None:
+        await self._call("DELETE", f"/channels/{_segment(channel_id)}/hold")
+
+    # -- events -----------------------------------------------------------------------------
+
+    async def user_event(self, name: str, variables: Mapping[str, str],
+                         application: str | None = None) -> None:
+        """Raise a user event delivered to an application's WebSocket (ChannelUserevent).
+
+        callrec's CLI uses it to reach a running controller with no extra control channel: the
+        ARI credentials are the authority, and Asterisk is the transport.
+        """
+        path = f"/events/user/{_segment(name)}"
+        await self._call("POST", path, {"application": application or self.app},
+                         {"variables": dict(variables)})
+
     # -- bridges ----------------------------------------------------------------------------
 
     async def create_bridge(self, bridge_id: str, bridge_type: str = "mixing", name: str = "") -> Bridge:

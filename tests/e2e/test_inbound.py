@@ -59,7 +59,7 @@ async def test_blind_refer_stops_recording_before_the_target_speaks(service: Ser
     detail = await finished_call(service, number)
     [rec] = detail.recordings
     assert rec.stop_reason in ("blind_transfer", "left_bridge")
-    assert [t.kind for t in detail.transfers] == ["blind"]
+    assert [(t.kind, t.target) for t in detail.transfers] == [("blind", "target")]
     assert_only_conversation(rec, expected={CALLER, AGENT})  # no 2400 Hz from the target
     assert_duration_matches_bridge_time(detail, rec)
 

@@ -128,6 +128,13 @@ def test_an_unexplained_departure_requeues_the_caller_when_the_timer_fires() -> 
     assert state.phase is Phase.WAITING and kinds(list(commands)) == [p.ReleaseAgent, p.Enqueue]
 
 
+def test_an_unexplained_departure_with_a_replacement_in_the_bridge_is_a_transfer() -> None:
+    state, _ = p.decide(connected(), p.AgentLeft(at(30), "agent-1", StopReason.LEFT_BRIDGE))
+    state, commands = p.decide(state, p.SettleTimeout(at(32), replaced=True))
+    assert state.phase is Phase.TRANSFERRED
+    assert kinds(list(commands)) == [p.NoteTransfer, p.ReleaseAgent]
+
+
 def test_the_transfer_target_hanging_up_ends_the_call() -> None:
     state, _ = p.decide(connected(), p.AgentLeft(at(30), "agent-1", StopReason.BLIND_TRANSFER))
     state, commands = p.decide(state, p.TransfereeLeft(at(60)))
@@ -230,7 +237,7 @@ def events_strategy() -> st.SearchStrategy[list[p.Event]]:
         st.builds(p.TransferRequested, times, st.just("PJSIP/2000")),
         st.builds(p.RequeueRequested, times), st.builds(p.HoldStarted, times),
         st.builds(p.HoldEnded, times), st.builds(p.CallerLeft, times),
-        st.builds(p.SettleTimeout, times), st.builds(p.TransfereeLeft, times),
+        st.builds(p.SettleTimeout, times, st.booleans()), st.builds(p.TransfereeLeft, times),
         st.builds(p.RecordingFailed, times, st.sampled_from(["mm-1", "mm-2"]), st.just("x")),
     )
     return st.lists(event, max_size=40)

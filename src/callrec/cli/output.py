@@ -49,4 +49,7 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
         t.add_column(column, overflow="fold")
     for row in rows:
         t.add_row(*(cell(v) for v in row))
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)  # piped or captured: don't wrap IDs and paths at 80 columns
+    console.print(t)

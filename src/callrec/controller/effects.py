@@ -231,7 +231,7 @@ class Effects:
 
     async def _settle(self) -> None:
         await asyncio.sleep(self.d.settle_seconds)
-        self.s.submit(p.SettleTimeout(self.d.now()))
+        self.s.submit(p.SettleTimeout(self.d.now(), replaced=bool(self.s.transferees)))
 
     async def _EndCall(self, c: p.EndCall) -> None:
         self.d.write("end call", lambda: self.d.store.end_call(

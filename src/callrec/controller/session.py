@@ -80,7 +80,7 @@ class CallSession:
         if event is not None:
             await self.apply(event)
         if item.type == "StasisStart" and item.channel and item.channel.id in self.legs:
-            await self._agent_answered(self.legs[item.channel.id], item.channel)
+            await self._agent_answered(self.legs[item.channel.id], item.channel, item.timestamp)
 
     def roles(self) -> Roles:
         return Roles(self.caller.id, self.mix_bridge, {k: v.ref for k, v in self.legs.items()},
@@ -116,12 +116,12 @@ class CallSession:
                 and channel_id != self.caller.id and channel_id not in self.legs)
 
     # ---------------------------------------------------------------------------------- agents
-    async def _agent_answered(self, leg: Leg, channel: Channel) -> None:
+    async def _agent_answered(self, leg: Leg, channel: Channel, at: datetime) -> None:
         leg.channel_name = channel.name
         if not leg.answered.done():
             leg.answered.set_result(True)
-        self.deps.write("agent answered", lambda: self.deps.store.agent_answered(
-            leg.ref.leg_id, channel.creationtime or self.deps.now()))
+        # An originated channel enters Stasis when it answers: StasisStart's time is the answer time.
+        self.deps.write("agent answered", lambda: self.deps.store.agent_answered(leg.ref.leg_id, at))
         if self.state.phase is not p.Phase.WAITING:
             await self.effects.hangup(channel.id)  # the caller left or another agent got there first
             return

@@ -47,8 +47,9 @@ def translate(event: AriEvent, roles: Roles, new_id: Callable[[], UUID]) -> p.Ev
     if event.type == "StasisStart" and event.replace_channel is not None:
         replaced = event.replace_channel.id
         if replaced in roles.agent_legs:
-            # The agent was swapped out of our bridge by a transfer (Local;1 for a blind REFER).
-            return p.AgentLeft(event.timestamp, replaced, p.StopReason.BLIND_TRANSFER)
+            # The agent was swapped out of our bridge by a transfer (Local;1 for a blind REFER). A
+            # sign to stop; which kind of transfer, and to where, BridgeBlind/AttendedTransfer says.
+            return p.AgentLeft(event.timestamp, replaced, p.StopReason.LEFT_BRIDGE)
         return None
     if channel_id is None:
         return None

@@ -130,8 +130,14 @@ def _after_departure(state: CallState, agent: AgentInBridge, event: AgentLeft,
 
 
 def _settled(state: CallState, event: SettleTimeout) -> Decision:
-    # Nobody explained the departure: put the caller back in the queue rather than drop them.
     assert state.departed is not None
+    if event.replaced:
+        # Someone took the agent's place but no transfer event named it: still a transfer (a REFER
+        # without Replaces is the common case); the caller stays with the new party, unrecorded.
+        return _after_departure(state, state.departed, AgentLeft(
+            event.at, state.departed.channel_id, StopReason.BLIND_TRANSFER),
+            (NoteTransfer("blind", state.departed.leg_id, None, event.at),))
+    # Nobody explained the departure: put the caller back in the queue rather than drop them.
     new = _enter(state, Phase.WAITING, event.at, departed=None)
     return new, (ReleaseAgent(state.departed.channel_id), NotePhase(Phase.WAITING, event.at),
                  Enqueue())

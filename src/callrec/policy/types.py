@@ -155,6 +155,7 @@ class SettleTimeout:
     """The shell's timer: the agent left the bridge and no transfer or hangup explained it."""
 
     at: datetime
+    replaced: bool = False  # another party took the agent's place in the bridge (a transfer)
 
 
 @dataclass(frozen=True, slots=True)

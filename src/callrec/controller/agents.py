@@ -36,6 +36,10 @@ class AgentPool:
         self._busy[channel_id] = agent.name
         return True
 
+    def acquire_name(self, name: str, channel_id: str) -> None:
+        """Mark an agent busy on a channel found alive after a restart."""
+        self._busy[channel_id] = name
+
     def channel_gone(self, channel_id: str) -> None:
         self._busy.pop(channel_id, None)
 

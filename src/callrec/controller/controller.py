@@ -11,7 +11,8 @@ import logging
 from uuid import UUID
 
 from callrec import policy as p
-from callrec.ari import AriError, AriEvent, Connected, Disconnected
+from callrec.ari import AriError, AriEvent, Channel, Connected, Disconnected
+from callrec.controller.adopt import Adopter
 from callrec.controller.deps import Deps
 from callrec.controller.session import CallSession
 
@@ -27,6 +28,7 @@ class Controller:
         self._owners: dict[str, CallSession] = {}  # channel / bridge / playback id -> call
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        self._adopter = Adopter(deps, self._session)
 
     async def run(self) -> None:
         """Consume the event stream until cancelled."""
@@ -91,22 +93,25 @@ class Controller:
                     f"stray:{event.channel.id}")
         return True
 
+    def _session(self, call_id: UUID, caller: Channel) -> CallSession:
+        """A call's session, registered for routing and running."""
+        session = CallSession(self.deps, call_id, caller, self._claimer_for(call_id), self._release)
+        self.calls[call_id] = session
+        for obj_id in (caller.id, session.mix_bridge, session.hold_bridge):
+            self._owners[obj_id] = session
+        self._spawn(session.run(), f"call:{call_id}")
+        return session
+
     async def _new_call(self, event: AriEvent) -> None:
         assert event.channel is not None
         channel = event.channel
         call_id = self.deps.new_id()
-        session = CallSession(self.deps, call_id, channel, self._claimer_for(call_id),
-                              self._release)
-        self.calls[call_id] = session
-        self._owners[channel.id] = session
-        self._owners[session.mix_bridge] = session
-        self._owners[session.hold_bridge] = session
+        session = self._session(call_id, channel)
         store = self.deps.store
         self.deps.write("call", lambda: store.create_call(
             call_id, direction="inbound", caller_number=channel.caller_number,
             channel_id=channel.id, started_at=event.timestamp, queue=self.deps.inbound.queue,
             business_unit=self.deps.inbound.business_unit or None))
-        self._spawn(session.run(), f"call:{call_id}")
         try:
             await self.deps.ari.answer(channel.id)
             # proxy_media: two SIP channels in a plain mixing bridge go native RTP, where media
@@ -154,7 +159,9 @@ class Controller:
 
     # ---------------------------------------------------------------------------- reconcile
     async def reconcile(self) -> None:
-        """Tell calls about channels that vanished while we were not listening."""
+        """After every (re)connect: adopt or close open calls we hold no session for (a restart),
+        and tell the calls we do hold about channels that vanished while we were not listening."""
+        await self._adopter.recover(set(self.calls))
         try:
             alive = {c.id for c in await self.deps.ari.list_channels()}
         except AriError as exc:

@@ -136,6 +136,11 @@ class StoreReads:
         rows = await self._db.fetch_dicts("get recording", query, (id,))
         return _recording_info(rows[0]) if rows else None
 
+    async def open_calls(self) -> tuple[Call, ...]:
+        """Calls not yet ended: what a restarted controller must account for."""
+        query = _select(Call, "calls") + sql.SQL(" WHERE ended_at IS NULL ORDER BY started_at, id")
+        return tuple(await self._db.fetch_all("list open calls", Call, query))
+
     async def open_recordings(self) -> tuple[Recording, ...]:
         """Recordings not yet sealed (MixMonitor may still be running): to reconcile after a
         crash."""

@@ -1,0 +1,110 @@
+"""Carrying out recovery plans: adopt live calls after a restart, close the rest with a reason."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from uuid import UUID
+
+from callrec import policy as p
+from callrec.ari import AriError, Channel
+from callrec.controller import recovery as r
+from callrec.controller.deps import Deps
+from callrec.controller.effects import Running
+from callrec.controller.session import CallSession, Leg
+from callrec.controller.translate import AgentLegRef
+from callrec.store import CallDetail, Recording, StoreError
+
+log = logging.getLogger(__name__)
+
+NewSession = Callable[[UUID, Channel], CallSession]
+
+
+class Adopter:
+    def __init__(self, deps: Deps, new_session: NewSession) -> None:
+        self.deps = deps
+        self.new_session = new_session
+
+    async def recover(self, known: set[UUID]) -> int:
+        """Plan and carry out recovery for every open call not in ``known``; how many were found."""
+        try:
+            open_calls = [c for c in await self.deps.store.open_calls() if c.id not in known]
+        except StoreError as exc:
+            log.warning("recovery: cannot read open calls: %s", exc)
+            return 0
+        if not open_calls:
+            return 0
+        try:
+            channels = {c.id: c for c in await self.deps.ari.list_channels()}
+            bridges = {b.id: frozenset(b.channels) for b in await self.deps.ari.list_bridges()}
+        except AriError as exc:
+            log.warning("recovery: cannot read Asterisk's state: %s", exc)
+            return 0
+        live = r.LiveView(frozenset(channels), bridges)
+        for call in open_calls:
+            detail = await self.deps.store.get_call(call.id)
+            if detail is not None:
+                await self._carry_out(detail, r.plan(detail, live), channels)
+        return len(open_calls)
+
+    async def _carry_out(self, detail: CallDetail, plan: r.Plan,
+                         channels: Mapping[str, Channel]) -> None:
+        call_id, now = detail.call.id, self.deps.now()
+        log.warning("recovery: call %s -> %s", call_id, type(plan).__name__)
+        self.deps.write("recovered", lambda: self.deps.store.add_call_event(
+            call_id, now, "recovered", {"plan": type(plan).__name__}))
+        for recording in getattr(plan, "interrupted", ()):
+            await self._interrupt(recording, now)
+        if isinstance(plan, r.EndCall):
+            self.deps.write("end call", lambda: self.deps.store.end_call(
+                call_id, now, "interrupted", plan.reason))
+            return
+        session = self.new_session(call_id, channels[detail.call.channel_id])
+        if isinstance(plan, r.ResumeConnected):
+            await self._resume(session, plan, channels[plan.leg.channel_id])
+        elif isinstance(plan, r.Requeue):
+            session.state = p.CallState(call_id, p.Phase.WAITING, announced=True,
+                                        segments=len(detail.recordings))
+            await session.effects.execute(p.Enqueue())
+        else:
+            session.submit(p.CallArrived(now))
+
+    async def _resume(self, session: CallSession, plan: r.ResumeConnected,
+                      agent: Channel) -> None:
+        leg = plan.leg
+        ref = AgentLegRef(leg.id, leg.agent_name, leg.channel_id)
+        adopted = session.add_leg(ref)
+        adopted.channel_name = agent.name
+        adopted.answered.set_result(True)
+        self.deps.pool.acquire_name(leg.agent_name, leg.channel_id)
+        segment = None
+        if plan.recording is not None:
+            rec = plan.recording
+            segment = p.Segment(rec.id, rec.mixmonitor_id, rec.segment, leg.channel_id,
+                                rec.started_at)
+            asterisk_id = await self._mixmonitor_id(agent.id)
+            files = self.deps.recorder.files(rec.id, rec.started_at)
+            session.effects.running[rec.id] = Running(segment, files, agent.name, asterisk_id)
+        session.state = p.CallState(
+            session.call_id, p.Phase.CONNECTED, announced=True,
+            agent=p.AgentInBridge(leg.id, leg.channel_id, leg.agent_name), recording=segment,
+            segments=max(plan.recording.segment if plan.recording else 0, 1))
+
+    async def _mixmonitor_id(self, channel_id: str) -> str | None:
+        try:
+            return await self.deps.ari.get_var(channel_id, "CALLREC_MIXMONITOR")
+        except AriError:
+            return None
+
+    async def _interrupt(self, recording: Recording, now: datetime) -> None:
+        """A segment nobody saw stop: let MixMonitor's file speak for itself, marked interrupted."""
+        self.deps.write("stop requested", lambda: self.deps.store.recording_stop_requested(
+            recording.id, now, "controller_restart"))
+        done = await self.deps.recorder.finalise(
+            self.deps.recorder.files(recording.id, recording.started_at))
+        facts = done.facts
+        self.deps.write("interrupted", lambda: self.deps.store.recording_finalised(
+            recording.id, stopped_at=now, duration_ms=facts.duration_ms if facts else None,
+            bytes=facts.bytes if facts else None, sha256=facts.sha256 if facts else None,
+            file_stereo=str(done.stereo) if done.stereo else None, status="interrupted"))

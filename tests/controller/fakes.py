@@ -15,12 +15,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from callrec.ari import AriClient, AriEvent, Bridge, Channel, Playback, parse_event
 from callrec.audio import FileFacts
+from callrec.config import InboundConfig
+from callrec.controller.agents import Agent, AgentPool
+from callrec.controller.controller import Controller
+from callrec.controller.deps import Deps
+from callrec.controller.evidence import EvidenceWriter
 from callrec.controller.recorder import Finalised, RecordingFiles
+from callrec.controller.session import CallSession
 from callrec.store import Store
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -97,6 +103,7 @@ class FakeAri:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.fail: dict[str, Exception] = {}
+        self.alive: list[Channel] = []  # what GET /channels answers
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(getattr(AriClient, name, None)):
@@ -107,7 +114,7 @@ class FakeAri:
             self.journal.add("ari", name, arguments)
             if name in self.fail:
                 raise self.fail.pop(name)
-            return _ari_result(name, arguments)
+            return list(self.alive) if name == "list_channels" else _ari_result(name, arguments)
         return call
 
 
@@ -118,7 +125,7 @@ def _ari_result(name: str, a: Mapping[str, Any]) -> Any:
         return Bridge(a["bridge_id"], a["bridge_type"], (), a["name"])
     if name == "originate":
         return Channel(a["channel_id"], "", "Down", "", "", "", "", "", None)
-    if name == "list_channels":
+    if name == "list_bridges":
         return []
     return None
 
@@ -129,12 +136,15 @@ class FakeRecorder:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self._ids = itertools.count(1)
+        self.start_error: Exception | None = None
 
     def files(self, recording_id: UUID, started_at: datetime) -> RecordingFiles:
         return RecordingFiles.for_recording(recording_id, started_at, "/spool", "/local")
 
     async def start(self, channel_name: str, files: RecordingFiles) -> str | None:
         self.journal.add("ami", "start", {"channel_name": channel_name, "files": files})
+        if self.start_error is not None:
+            raise self.start_error
         return f"mm-{next(self._ids)}"
 
     async def stop(self, channel_name: str, asterisk_id: str | None) -> bool:
@@ -147,17 +157,20 @@ class FakeRecorder:
 
 
 class FakeStore:
-    """Any Store method: recorded (after checking the real signature accepts the arguments)."""
+    """Any Store method: recorded (after checking the real signature accepts the arguments).
+    Reads answer from ``results`` (no open calls left over from a previous run by default)."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        self.results: dict[str, Any] = {"open_calls": []}
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(getattr(Store, name, None)):
             raise AttributeError(name)
 
-        async def call(*args: Any, **kwargs: Any) -> None:
+        async def call(*args: Any, **kwargs: Any) -> Any:
             self.journal.add("store", name, bind(Store, name, args, kwargs))
+            return self.results.get(name)
         return call
 
 
@@ -188,3 +201,128 @@ def in_order(actions: list[Action], expected: list[tuple[str, str, dict[str, Any
     return all(any(a.who == who and a.name == name
                    and all(a.args.get(k) == v for k, v in args.items()) for a in remaining)
                for who, name, args in expected)
+
+
+# ---------------------------------------------------------------------------------- the rig
+CALLER = channel("1763805600.1", "PJSIP/caller-00000001", number="0612345678")
+LOCAL = channel("1763805600.9", "Local/2002@callrec-transfer-00000001;1")
+ALICE = Agent("alice", "PJSIP/agent1/sip:agent-hangup@127.0.0.1:5070")
+INBOUND = InboundConfig(digit_timeout=0.05, max_attempts=2)
+
+
+class Rig:
+    """The real Controller, CallSession, Effects, policy and EvidenceWriter over fake gateways.
+
+    Events go in through ``Controller.dispatch`` (routing included), in the order Asterisk sends them,
+    each stamped 100 ms after the previous one.
+    """
+
+    def __init__(self, *, settle_seconds: float = 30.0) -> None:
+        self.journal = Journal()
+        self.ari = FakeAri(self.journal)
+        self.evidence = EvidenceWriter(max_backoff=0.01)
+
+        async def agents() -> list[Agent]:
+            return [ALICE]
+
+        self.recorder = FakeRecorder(self.journal)
+        self.deps = Deps(ari=self.ari, recorder=self.recorder,  # type: ignore[arg-type]
+                         store=FakeStore(self.journal), evidence=self.evidence,  # type: ignore[arg-type]
+                         pool=AgentPool(agents), inbound=INBOUND, new_id=sequential_ids(),
+                         now=ticking_clock(), settle_seconds=settle_seconds, hunt_retry_seconds=0.05)
+        self.controller = Controller(self.deps)
+        self.sessions: list[CallSession] = []
+        self._ticks = itertools.count()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        self._writer = asyncio.create_task(self.evidence.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.controller.shutdown(0)
+        for session in self.sessions:  # a test that failed half-way leaves a call's tasks running
+            session.cancel_tasks("")
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+
+    # ------------------------------------------------------------------------------- driving
+    def at(self) -> datetime:
+        return T0 + timedelta(milliseconds=100 * next(self._ticks))
+
+    async def send(self, kind: str, **fields: Any) -> AriEvent:
+        event = ari_event(kind, self.at(), **fields)
+        await self.controller.dispatch(event)
+        return event
+
+    async def call_arrives(self) -> CallSession:
+        await self.send("StasisStart", channel=CALLER, args=["inbound"])
+        [session] = self.controller.calls.values()
+        self.sessions.append(session)
+        return session
+
+    async def finish_playback(self, n: int, media: str) -> None:
+        """Wait for the n-th (1-based) play, check its media, then report it finished."""
+        await until(lambda: len(self.journal.of("ari", "play")) >= n, f"play #{n} ({media})")
+        play = self.journal.of("ari", "play")[n - 1].args
+        assert (play["channel_id"], play["media"]) == (CALLER["id"], media)
+        await self.send("PlaybackFinished",
+                        playback=playback(play["playback_id"], media, CALLER["id"]))
+
+    async def key(self, keys: str) -> None:
+        for digit in keys:
+            await self.send("ChannelDtmfReceived", channel=CALLER, digit=digit, duration_ms=100)
+
+    async def reach_waiting(self, number: str = "48213#") -> None:
+        await self.finish_playback(1, INBOUND.announcement)
+        await until(lambda: len(self.journal.of("ari", "play")) >= 2, "the number prompt")
+        await self.key(number)
+        await self.finish_playback(2, INBOUND.client_number_prompt)
+        await until(lambda: self.journal.of("ari", "bridge_start_moh"), "music on hold")
+        await self.send("ChannelEnteredBridge", channel=CALLER, bridge=bridge(f"{self.mix()}-hold"))
+
+    async def agent_rung(self) -> dict[str, Any]:
+        await until(lambda: self.journal.of("ari", "originate"), "the agent being rung")
+        channel_id = self.journal.of("ari", "originate")[-1].args["channel_id"]
+        return channel(channel_id, "PJSIP/agent1-00000002")
+
+    async def connect(self) -> dict[str, Any]:
+        """From arrival to the agent in the mix bridge and MixMonitor started."""
+        await self.reach_waiting()
+        agent = await self.agent_rung()
+        call_id, leg_id = self.journal.of("ari", "originate")[-1].args["app_args"].split(",")[1:]
+        await self.send("StasisStart", channel=agent, args=["agent", call_id, leg_id])
+        await until(lambda: self.added(agent["id"]), "the agent moved into the mix bridge")
+        await self.send("ChannelLeftBridge", channel=CALLER, bridge=bridge(f"{self.mix()}-hold"))
+        await self.send("ChannelEnteredBridge", channel=CALLER, bridge=bridge(self.mix()))
+        await self.send("ChannelEnteredBridge", channel=agent, bridge=bridge(self.mix()))
+        await until(lambda: self.journal.of("ami", "start"), "MixMonitor started")
+        return agent
+
+    async def handled(self) -> None:
+        """Every event sent so far has been handled by its call. The fakes never suspend, so a call's
+        task, once it took an event from its inbox, finishes handling it before the loop moves on."""
+        await until(lambda: all(s._inbox.empty() for s in self.sessions), "calls to take events")
+
+    # ------------------------------------------------------------------------------- looking
+    def mix(self) -> str:
+        return self.sessions[-1].mix_bridge
+
+    def added(self, channel_id: str) -> bool:
+        return any(a.args["channel_id"] == channel_id and a.args["bridge_id"] == self.mix()
+                   for a in self.journal.of("ari", "add_channel"))
+
+    def hung_up(self, channel_id: str) -> bool:
+        return any(a.args["channel_id"] == channel_id for a in self.journal.of("ari", "hangup"))
+
+    def telephony_since(self, mark: int) -> list[Action]:
+        return [a for a in self.journal.since(mark) if a.who in ("ari", "ami")]
+
+    async def ended(self, session: CallSession) -> None:
+        await until(lambda: session.call_id not in self.controller.calls, "the call to end")
+        async with asyncio.timeout(2):
+            await self.evidence.drained()
+
+    def stored(self, name: str) -> list[Mapping[str, Any]]:
+        return [a.args for a in self.journal.of("store", name)]

@@ -56,7 +56,7 @@ def left(who: dict[str, Any], bridge_id: str) -> AriEvent:
 
 
 def gone(kind: str, who: dict[str, Any]) -> AriEvent:
-    extra = {"cause": 16} if kind != "StasisEnd" else {}
+    extra: dict[str, Any] = {"cause": 16} if kind != "StasisEnd" else {}
     if kind == "ChannelDestroyed":
         extra["cause_txt"] = "Normal Clearing"
     return ari_event(kind, channel=who, **extra)
@@ -201,4 +201,5 @@ def test_any_event_sequence_translates_to_policy_events_only(events: list[AriEve
         if isinstance(result, (p.AgentJoined, p.AgentLeft)):
             assert result.channel_id == AGENT_ID  # only our agent's leg can start or stop a segment
         if isinstance(result, p.AgentJoined):
-            assert event.type == "ChannelEnteredBridge" and event.bridge.id == MIX
+            assert event.type == "ChannelEnteredBridge"
+            assert event.bridge is not None and event.bridge.id == MIX

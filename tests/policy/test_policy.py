@@ -207,10 +207,11 @@ def test_hold_plays_music_to_the_caller_and_is_noted_against_the_recording() -> 
     assert on[0].recording_id == UUID(int=201) and on[0].started and not off[0].started
 
 
-def test_agent_leaving_on_hold_closes_the_hold_before_stopping() -> None:
+def test_agent_leaving_on_hold_stops_first_then_closes_the_hold_at_the_same_instant() -> None:
     state, _ = p.decide(connected(), p.HoldStarted(at(20)))
     _, commands = p.decide(state, p.AgentLeft(at(30), "agent-1", StopReason.AGENT_HANGUP))
-    assert kinds(list(commands))[:3] == [p.NoteHold, p.CallerMusic, p.StopRecording]
+    assert kinds(list(commands))[:3] == [p.StopRecording, p.NoteHold, p.CallerMusic]
+    assert commands[0].at == commands[1].at == at(30)
 
 
 def test_agent_before_the_announcement_ended_is_refused() -> None:

@@ -170,8 +170,14 @@ class Controller:
         now = self.deps.now()
         for session in list(self.calls.values()):
             for channel_id, leg in session.legs.items():
-                if channel_id not in alive:
-                    session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
+                if channel_id in alive:
+                    continue
+                # No StasisEnd or ChannelDestroyed will ever come for it: free the agent, end a
+                # ring that was in progress, and tell the call in case it was the agent in the bridge.
+                self.deps.pool.channel_gone(channel_id)
+                if not leg.answered.done():
+                    leg.answered.set_result(False)
+                session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
             if session.caller.id not in alive:
                 session.submit(p.CallerLeft(now))
 

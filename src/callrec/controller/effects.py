@@ -171,7 +171,15 @@ class Effects:
             self.d.pool.channel_gone(channel_id)
             self.d.write("agent failed", lambda: self.d.store.agent_leg_outcome(leg_id, "failed"))
             return False
-        answered = await leg.answered
+        try:
+            # The originate timeout ends an unanswered ring; this bound only guards against the
+            # outcome never reaching us (events lost while the socket was down).
+            async with asyncio.timeout(self.d.inbound.ring_timeout + 10):
+                answered = await asyncio.shield(leg.answered)
+        except TimeoutError:
+            answered = False
+            await self.hangup(channel_id)
+            self.d.pool.channel_gone(channel_id)
         if not answered:
             self.d.write("agent unanswered", lambda: self.d.store.agent_leg_outcome(
                 leg_id, "no_answer"))

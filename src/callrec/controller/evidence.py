@@ -59,7 +59,15 @@ class EvidenceWriter:
                 await item.write()
                 return
             except StoreError as exc:
+                if not exc.transient:
+                    # The same write will always fail (a constraint, bad data): retrying would block
+                    # every call's evidence behind it. Say so loudly and go on.
+                    log.error("evidence write %s rejected: %s", item.what, exc)
+                    return
                 # Keep order: later rows may reference this one (a recording references its call).
                 log.warning("evidence write %s failed, retrying in %.1fs: %s", item.what, delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)
+            except Exception:  # a bug in one write must not silence the evidence of every call
+                log.exception("evidence write %s failed unexpectedly", item.what)
+                return

@@ -73,14 +73,15 @@ def _second_agent(state: CallState, event: AgentJoined) -> Decision:
 
 
 def _stop(state: CallState, reason: StopReason, at: datetime) -> tuple[Command, ...]:
-    """Everything that must happen the moment the agent is gone, in order: hold closed, stop sent."""
+    """Everything that must happen the moment the agent is gone, in order: the stop first, then the
+    hold closed (at the same instant) and the departure noted."""
     assert state.agent is not None
     commands: list[Command] = []
+    if state.recording is not None:
+        commands.append(StopRecording(state.recording, reason, at))  # first: every ms counts
     if state.on_hold:
         rec = state.recording.recording_id if state.recording else None
         commands += [NoteHold(False, rec, at), CallerMusic(False)]
-    if state.recording is not None:
-        commands.append(StopRecording(state.recording, reason, at))
     commands.append(NoteAgentLeft(state.agent.leg_id, reason, at))
     if reason in TRANSFER_KINDS:
         commands.append(NoteTransfer(TRANSFER_KINDS[reason], state.agent.leg_id, None, at))

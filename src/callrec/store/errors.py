@@ -11,7 +11,15 @@ from psycopg import errors as pg_errors
 
 
 class StoreError(Exception):
-    """Any failure of the evidence store (connection, constraint, bad input, missing row)."""
+    """Any failure of the evidence store (connection, constraint, bad input, missing row).
+
+    ``transient`` is True when trying again later can succeed (the server is unreachable, restarting
+    or the pool is starved); False when the same write will always fail (a constraint, bad data).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def describe(exc: psycopg.Error) -> str:
@@ -43,4 +51,5 @@ def translated(action: str) -> Iterator[None]:
     except psycopg_pool.PoolClosed as exc:
         raise StoreError(f"{action} failed: the store is closed") from exc
     except psycopg.Error as exc:
-        raise StoreError(f"{action} failed: {describe(exc)}") from exc
+        transient = isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+        raise StoreError(f"{action} failed: {describe(exc)}", transient=transient) from exc

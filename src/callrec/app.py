@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from callrec.ami import AmiGateway
 from callrec.ari import AriClient
@@ -22,7 +23,7 @@ from callrec.config import Config
 from callrec.controller.agents import Agent, AgentPool
 from callrec.controller.controller import Controller
 from callrec.controller.deps import Deps
-from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Recorder
 from callrec.store import Store, StoreError
 
@@ -70,7 +71,8 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
         await ami.connect()
         stack.push_async_callback(ami.close)
         ari = await stack.enter_async_context(AriClient(a.ari_url, a.ari_user, a.ari_password, a.app))
-        evidence = EvidenceWriter()
+        evidence = EvidenceWriter(store_applier(store),
+                                  Path(config.state_dir) / f"evidence-{a.app}.journal")
 
         async def load_agents() -> Sequence[Agent]:
             return [Agent(r.name, r.dial_string) for r in await store.list_agents() if r.enabled]

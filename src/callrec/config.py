@@ -77,6 +77,8 @@ class Config:
     inbound: InboundConfig = field(default_factory=InboundConfig)
     agents: tuple[AgentEntry, ...] = ()
     shutdown_timeout: float = 10.0
+    # Controller state on local disk: the evidence journal kept while PostgreSQL is unreachable.
+    state_dir: str = "/var/tmp/callrec/state"
 
 
 def load(path: str | os.PathLike[str] | None = None,
@@ -94,9 +96,11 @@ def load(path: str | os.PathLike[str] | None = None,
             sections[f.name] = _section(f.name, type(default), raw, environ)
     agents = tuple(_agent(a) for a in data.pop("agents", []))
     shutdown = float(environ.get("CALLREC_SHUTDOWN_TIMEOUT", data.pop("shutdown_timeout", 10.0)))
+    state_dir = str(environ.get("CALLREC_STATE_DIR", data.pop("state_dir", config.state_dir)))
     if data:
         raise ConfigError(f"unknown configuration keys: {', '.join(sorted(data))}")
-    return replace(config, **sections, agents=agents, shutdown_timeout=shutdown)
+    return replace(config, **sections, agents=agents, shutdown_timeout=shutdown,
+                   state_dir=state_dir)
 
 
 def _default_path() -> str | None:

@@ -8,6 +8,7 @@ here instead of in production.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import inspect
 import itertools
 import json
@@ -24,7 +25,7 @@ from callrec.config import InboundConfig
 from callrec.controller.agents import Agent, AgentPool
 from callrec.controller.controller import Controller
 from callrec.controller.deps import Deps
-from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Finalised, RecordingFiles
 from callrec.controller.session import CallSession
 from callrec.store import Store
@@ -220,14 +221,17 @@ class Rig:
     def __init__(self, *, settle_seconds: float = 30.0) -> None:
         self.journal = Journal()
         self.ari = FakeAri(self.journal)
-        self.evidence = EvidenceWriter(max_backoff=0.01)
+        store = FakeStore(self.journal)
+        self._state = tempfile.TemporaryDirectory(prefix="callrec-rig-")
+        self.evidence = EvidenceWriter(store_applier(store),
+                                       Path(self._state.name) / "evidence.journal", max_backoff=0.01)
 
         async def agents() -> list[Agent]:
             return [ALICE]
 
         self.recorder = FakeRecorder(self.journal)
         self.deps = Deps(ari=self.ari, recorder=self.recorder,  # type: ignore[arg-type]
-                         store=FakeStore(self.journal), evidence=self.evidence,  # type: ignore[arg-type]
+                         store=store, evidence=self.evidence,  # type: ignore[arg-type]
                          pool=AgentPool(agents), inbound=INBOUND, new_id=sequential_ids(),
                          now=ticking_clock(), settle_seconds=settle_seconds, hunt_retry_seconds=0.05)
         self.controller = Controller(self.deps)
@@ -246,6 +250,7 @@ class Rig:
         if self._writer is not None:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        self._state.cleanup()
 
     # ------------------------------------------------------------------------------- driving
     def at(self) -> datetime:

@@ -1,143 +1,141 @@
-"""EvidenceWriter: writes are applied in submission order, retried on StoreError, never dropped."""
+"""EvidenceWriter: facts applied in order; while the database is unreachable they are journalled to
+disk and replayed in order when it answers again (also after a restart); nothing lost, nothing twice."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 
-from callrec.controller.evidence import EvidenceWriter, Write
+from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.journal import Fact, Journal
 from callrec.store import StoreError
 
 
+class Database:
+    """Applies facts into a list; can be 'down' (transient errors) or refuse one op for good."""
+
+    def __init__(self) -> None:
+        self.applied: list[str] = []
+        self.down = False
+        self.attempts = 0
+        self.refuse: set[str] = set()
+        self.crash: set[str] = set()
+
+    async def apply(self, fact: Fact) -> None:
+        self.attempts += 1
+        if self.down:
+            raise StoreError("connection refused", transient=True)
+        if fact.op in self.refuse:
+            raise StoreError("value rejected by check constraint")
+        if fact.op in self.crash:
+            raise TypeError("a bug in one write")
+        self.applied.append(fact.op)
+
+
 @pytest.fixture
-async def writer() -> AsyncIterator[EvidenceWriter]:
-    evidence = EvidenceWriter(max_backoff=0.01)
-    task = asyncio.create_task(evidence.run())
-    yield evidence
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "evidence.journal"
+
+
+@pytest.fixture
+async def db_and_writer(journal_path: Path) -> AsyncIterator[tuple[Database, EvidenceWriter]]:
+    db = Database()
+    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01)
+    task = asyncio.create_task(writer.run())
+    yield db, writer
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
 
-async def drained(evidence: EvidenceWriter, timeout: float = 2.0) -> None:
+async def drained(writer: EvidenceWriter, timeout: float = 3.0) -> None:
     async with asyncio.timeout(timeout):
-        await evidence.drained()
+        await writer.drained()
 
 
-def recorder(applied: list[str], name: str) -> Write:
-    async def write() -> None:
-        applied.append(name)
-    return write
+def facts(*ops: str) -> list[Fact]:
+    return [Fact(op) for op in ops]
 
 
-class Flaky:
-    """Fails with StoreError ``failures`` times (the database restarting), then succeeds."""
-
-    def __init__(self, applied: list[str], name: str, failures: int) -> None:
-        self.applied, self.name, self.failures, self.attempts = applied, name, failures, 0
-
-    async def __call__(self) -> None:
-        self.attempts += 1
-        if self.attempts <= self.failures:
-            raise StoreError("connection refused", transient=True)
-        self.applied.append(self.name)
-
-
-async def test_writes_are_applied_in_submission_order(writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-    names = [f"w{i}" for i in range(20)]
-    for name in names:
-        writer.submit(name, recorder(applied, name))
+async def test_facts_are_applied_in_submission_order(db_and_writer) -> None:
+    db, writer = db_and_writer
+    ops = [f"op{i}" for i in range(20)]
+    for fact in facts(*ops):
+        writer.submit(fact)
     await drained(writer)
-    assert applied == names
-    assert writer.pending == 0
+    assert db.applied == ops and writer.pending == 0
 
 
-async def test_submit_never_waits_for_the_database() -> None:
-    evidence = EvidenceWriter()  # not running at all: submit must still return at once
-    evidence.submit("call", recorder([], "call"))
-    assert evidence.pending == 1
+async def test_submit_never_waits_for_the_database(journal_path: Path) -> None:
+    writer = EvidenceWriter(Database().apply, journal_path)  # not even running
+    writer.submit(Fact("create_call"))
+    assert writer.pending == 1
 
 
-async def test_a_failed_write_is_retried_and_later_writes_wait_for_it(writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-    flaky = Flaky(applied, "call", failures=2)
-    writer.submit("call", flaky)
-    writer.submit("recording", recorder(applied, "recording"))  # references the call row
+async def test_an_outage_is_journalled_to_disk_and_replayed_in_order(db_and_writer,
+                                                                     journal_path: Path) -> None:
+    db, writer = db_and_writer
+    db.down = True
+    for fact in facts("create_call", "recording_started", "end_call"):
+        writer.submit(fact)
+
+    async def journalled() -> None:
+        while writer.journalled < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(journalled(), 3)
+    assert journal_path.exists() and db.applied == []
+    db.down = False
     await drained(writer)
-    assert flaky.attempts == 3
-    assert applied == ["call", "recording"]
+    assert db.applied == ["create_call", "recording_started", "end_call"]
+    assert not journal_path.exists()  # emptied once replayed
 
 
-async def test_retries_continue_until_success(writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-    flaky = Flaky(applied, "call", failures=5)
-    writer.submit("call", flaky)
+async def test_a_journal_left_by_a_crash_is_replayed_first_after_a_restart(
+        journal_path: Path) -> None:
+    journal = Journal(journal_path)
+    for fact in facts("create_call", "agent_offered", "end_call"):
+        journal.append(fact)
+    journal.advance()  # create_call was applied before the crash
+    db = Database()
+    writer = EvidenceWriter(db.apply, journal_path)
+    writer.submit(Fact("after_restart"))
+    task = asyncio.create_task(writer.run())
     await drained(writer)
-    assert (flaky.attempts, applied) == (6, ["call"])
+    task.cancel()
+    assert db.applied == ["agent_offered", "end_call", "after_restart"]  # none twice, order kept
 
 
-async def test_drained_resolves_at_once_when_nothing_was_submitted(writer: EvidenceWriter) -> None:
-    await drained(writer, timeout=0.5)
+def test_a_torn_last_line_is_ignored(journal_path: Path) -> None:
+    Journal(journal_path).append(Fact("create_call"))
+    with open(journal_path, "a") as fh:
+        fh.write('{"fact": {"op": "half-writ')
+    assert [Journal(journal_path).head().op] == ["create_call"]
 
 
-async def test_drained_waits_for_every_write_submitted(writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-    gate = asyncio.Event()
-
-    async def slow() -> None:
-        await gate.wait()
-        applied.append("slow")
-
-    writer.submit("slow", slow)
-    writer.submit("after", recorder(applied, "after"))
-    waiting = asyncio.ensure_future(writer.drained())
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(waiting), 0.05)
-    assert applied == []
-    gate.set()
-    async with asyncio.timeout(2):
-        await waiting
-    assert applied == ["slow", "after"]
+def test_facts_survive_the_round_trip_through_json() -> None:
+    fact = Fact("hold_started", (UUID(int=5), datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)),
+                {"detail": {"k": UUID(int=6)}, "offset_ms": 1200, "recording_id": None})
+    assert Fact.from_json(json.loads(json.dumps(fact.to_json()))) == fact
 
 
-async def test_writes_submitted_while_draining_are_waited_for_too(writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-
-    async def first() -> None:
-        writer.submit("second", recorder(applied, "second"))  # e.g. a call's handler, meanwhile
-        applied.append("first")
-
-    writer.submit("first", first)
+async def test_a_fact_the_database_will_always_refuse_is_dropped_not_retried(db_and_writer) -> None:
+    db, writer = db_and_writer
+    db.refuse = {"bad"}
+    for fact in facts("bad", "next"):
+        writer.submit(fact)
     await drained(writer)
-    assert applied == ["first", "second"]
+    assert db.applied == ["next"] and db.attempts == 2
 
 
-async def test_an_unexpected_error_in_one_write_does_not_stop_the_others(
-        writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-
-    async def broken() -> None:
-        raise TypeError("recording_started() got an unexpected keyword argument 'file'")
-
-    writer.submit("broken", broken)
-    writer.submit("after", recorder(applied, "after"))
-    await drained(writer, timeout=0.5)
-    assert applied == ["after"]
-
-
-async def test_a_write_the_database_will_always_refuse_is_dropped_not_retried_forever(
-        writer: EvidenceWriter) -> None:
-    applied: list[str] = []
-    attempts = 0
-
-    async def constraint_violation() -> None:
-        nonlocal attempts
-        attempts += 1
-        raise StoreError("value rejected by check constraint")
-
-    writer.submit("bad", constraint_violation)
-    writer.submit("next", recorder(applied, "next"))
+async def test_a_bug_in_one_write_does_not_stop_the_others(db_and_writer) -> None:
+    db, writer = db_and_writer
+    db.crash = {"broken"}
+    for fact in facts("broken", "next"):
+        writer.submit(fact)
     await drained(writer)
-    assert attempts == 1 and applied == ["next"]
+    assert db.applied == ["next"]

@@ -52,13 +52,13 @@ class Adopter:
                          channels: Mapping[str, Channel]) -> None:
         call_id, now = detail.call.id, self.deps.now()
         log.warning("recovery: call %s -> %s", call_id, type(plan).__name__)
-        self.deps.write("recovered", lambda: self.deps.store.add_call_event(
-            call_id, now, "recovered", {"plan": type(plan).__name__}))
+        self.deps.record("add_call_event",
+            call_id, now, "recovered", {"plan": type(plan).__name__})
         for recording in getattr(plan, "interrupted", ()):
             await self._interrupt(recording, now)
         if isinstance(plan, r.EndCall):
-            self.deps.write("end call", lambda: self.deps.store.end_call(
-                call_id, now, "interrupted", plan.reason))
+            self.deps.record("end_call",
+                call_id, now, "interrupted", plan.reason)
             return
         session = self.new_session(call_id, channels[detail.call.channel_id])
         if isinstance(plan, r.ResumeConnected):
@@ -99,12 +99,12 @@ class Adopter:
 
     async def _interrupt(self, recording: Recording, now: datetime) -> None:
         """A segment nobody saw stop: let MixMonitor's file speak for itself, marked interrupted."""
-        self.deps.write("stop requested", lambda: self.deps.store.recording_stop_requested(
-            recording.id, now, "controller_restart"))
+        self.deps.record("recording_stop_requested",
+            recording.id, now, "controller_restart")
         done = await self.deps.recorder.finalise(
             self.deps.recorder.files(recording.id, recording.started_at))
         facts = done.facts
-        self.deps.write("interrupted", lambda: self.deps.store.recording_finalised(
+        self.deps.record("recording_finalised",
             recording.id, stopped_at=now, duration_ms=facts.duration_ms if facts else None,
             bytes=facts.bytes if facts else None, sha256=facts.sha256 if facts else None,
-            file_stereo=str(done.stereo) if done.stereo else None, status="interrupted"))
+            file_stereo=str(done.stereo) if done.stereo else None, status="interrupted")

@@ -107,11 +107,10 @@ class Controller:
         channel = event.channel
         call_id = self.deps.new_id()
         session = self._session(call_id, channel)
-        store = self.deps.store
-        self.deps.write("call", lambda: store.create_call(
+        self.deps.record("create_call",
             call_id, direction="inbound", caller_number=channel.caller_number,
             channel_id=channel.id, started_at=event.timestamp, queue=self.deps.inbound.queue,
-            business_unit=self.deps.inbound.business_unit or None))
+            business_unit=self.deps.inbound.business_unit or None)
         try:
             await self.deps.ari.answer(channel.id)
             # proxy_media: two SIP channels in a plain mixing bridge go native RTP, where media

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from callrec.ari import AriClient
 from callrec.config import InboundConfig
 from callrec.controller.agents import AgentPool
 from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.journal import Fact
 from callrec.controller.recorder import Recorder
 from callrec.store import Store
 
@@ -28,5 +30,6 @@ class Deps:
     settle_seconds: float = 2.0
     hunt_retry_seconds: float = 2.0
 
-    def write(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
-        self.evidence.submit(what, write)
+    def record(self, op: str, *args: Any, **kwargs: Any) -> None:
+        """Queue one evidence fact: the Store method ``op`` applied to these arguments."""
+        self.evidence.submit(Fact(op, args, kwargs))

@@ -61,40 +61,40 @@ class Effects:
             status = "failed"
         else:
             status = "recording"
-        self.d.write("recording started", lambda: self.d.store.recording_started(
+        self.d.record("recording_started",
             seg.recording_id, call_id=self.s.call_id, agent_leg_id=c.agent_leg_id,
             segment=seg.number, mixmonitor_id=seg.mixmonitor_id, file_mix=str(files.local_mix),
             file_caller=str(files.local_caller), file_agent=str(files.local_agent),
-            at=seg.started_at))
+            at=seg.started_at)
         if status == "failed":
-            self.d.write("recording failed", lambda: self.d.store.recording_status(
-                seg.recording_id, "failed"))
-        self.d.write("agent joined", lambda: self.d.store.agent_joined(c.agent_leg_id,
-                                                                       seg.started_at))
+            self.d.record("recording_status",
+                seg.recording_id, "failed")
+        self.d.record("agent_joined", c.agent_leg_id,
+                                                                       seg.started_at)
         if seg.number == 1:
-            self.d.write("call answered", lambda: self.d.store.call_answered(self.s.call_id,
-                                                                             seg.started_at))
+            self.d.record("call_answered", self.s.call_id,
+                                                                             seg.started_at)
 
     async def _StopRecording(self, c: p.StopRecording) -> None:
         run = self.running.pop(c.segment.recording_id, None)
         if run is None:
             return
         await self.d.recorder.stop(run.channel_name, run.asterisk_id)
-        self.d.write("stop requested", lambda: self.d.store.recording_stop_requested(
-            c.segment.recording_id, c.at, c.reason.value))
+        self.d.record("recording_stop_requested",
+            c.segment.recording_id, c.at, c.reason.value)
         self.s.spawn(self._finalise(run, c.at), "finalise")
 
     async def _finalise(self, run: Running, stopped_at: datetime) -> None:
         done = await self.d.recorder.finalise(run.files)
         rid = run.segment.recording_id
         if done.facts is None:
-            self.d.write("recording missing", lambda: self.d.store.recording_status(rid, "failed"))
+            self.d.record("recording_status", rid, "failed")
             return
         facts = done.facts
-        self.d.write("recording finalised", lambda: self.d.store.recording_finalised(
+        self.d.record("recording_finalised",
             rid, stopped_at=stopped_at, duration_ms=facts.duration_ms, bytes=facts.bytes,
             sha256=facts.sha256, file_stereo=str(done.stereo) if done.stereo else None,
-            status="complete" if done.complete else "incomplete"))
+            status="complete" if done.complete else "incomplete")
 
     # ---------------------------------------------------------------------------------- prompts
     async def _PlayAnnouncement(self, c: p.PlayAnnouncement) -> None:
@@ -103,9 +103,9 @@ class Effects:
     async def _announce(self) -> None:
         cfg = self.d.inbound
         started = self.d.now()
-        self.d.write("announcement", lambda: self.d.store.announcement_started(
+        self.d.record("announcement_started",
             self.announcement_id, self.s.call_id, "inbound_announcement", cfg.announcement,
-            cfg.announcement_text, started))
+            cfg.announcement_text, started)
         finished = await self.play(cfg.announcement)
         self.s.submit(p.AnnouncementFinished(finished))
 
@@ -115,8 +115,8 @@ class Effects:
     async def _collect(self) -> None:
         number = await collect_client_number(self.play, self.s.digits, self.d.inbound)
         if number is not None:
-            self.d.write("client number", lambda: self.d.store.set_client_number(
-                self.s.call_id, number))
+            self.d.record("set_client_number",
+                self.s.call_id, number)
         self.s.submit(p.ClientIdentified(self.d.now(), number))
 
     async def play(self, media: str) -> datetime:
@@ -131,8 +131,8 @@ class Effects:
     async def _CloseAnnouncement(self, c: p.CloseAnnouncement) -> None:
         if c.outcome != "finished":
             self.s.cancel_tasks("ivr")
-        self.d.write("announcement end", lambda: self.d.store.announcement_ended(
-            self.announcement_id, c.at, c.outcome))
+        self.d.record("announcement_ended",
+            self.announcement_id, c.at, c.outcome)
 
     # ---------------------------------------------------------------------------------- waiting
     async def _Enqueue(self, c: p.Enqueue) -> None:
@@ -159,8 +159,8 @@ class Effects:
         if not self.d.pool.acquire(agent, channel_id):
             return False
         leg = self.s.add_leg(AgentLegRef(leg_id, agent.name, channel_id))
-        self.d.write("agent offered", lambda: self.d.store.agent_offered(
-            leg_id, self.s.call_id, agent.name, channel_id, self.d.now()))
+        self.d.record("agent_offered",
+            leg_id, self.s.call_id, agent.name, channel_id, self.d.now())
         try:
             await self.d.ari.originate(agent.dial_string, channel_id=channel_id,
                                        app_args=f"agent,{self.s.call_id},{leg_id}",
@@ -169,7 +169,7 @@ class Effects:
         except AriError as exc:
             log.warning("call %s: cannot ring %s: %s", self.s.call_id, agent.name, exc)
             self.d.pool.channel_gone(channel_id)
-            self.d.write("agent failed", lambda: self.d.store.agent_leg_outcome(leg_id, "failed"))
+            self.d.record("agent_leg_outcome", leg_id, "failed")
             return False
         try:
             # The originate timeout ends an unanswered ring; this bound only guards against the
@@ -181,8 +181,8 @@ class Effects:
             await self.hangup(channel_id)
             self.d.pool.channel_gone(channel_id)
         if not answered:
-            self.d.write("agent unanswered", lambda: self.d.store.agent_leg_outcome(
-                leg_id, "no_answer"))
+            self.d.record("agent_leg_outcome",
+                leg_id, "no_answer")
         return answered
 
     # ------------------------------------------------------------------------------ in the call
@@ -192,11 +192,11 @@ class Effects:
         if c.started:
             self.hold_id = self.d.new_id()
             hold_id = self.hold_id
-            self.d.write("hold", lambda: self.d.store.hold_started(
-                hold_id, self.s.call_id, c.recording_id, c.at, offset))
+            self.d.record("hold_started",
+                hold_id, self.s.call_id, c.recording_id, c.at, offset)
         else:
             hold_id = self.hold_id
-            self.d.write("unhold", lambda: self.d.store.hold_ended(hold_id, c.at, offset))
+            self.d.record("hold_ended", hold_id, c.at, offset)
 
     async def _CallerMusic(self, c: p.CallerMusic) -> None:
         if c.on:
@@ -205,12 +205,12 @@ class Effects:
             await self.ari_quiet(self.d.ari.stop_moh(self.s.caller.id))
 
     async def _NoteAgentLeft(self, c: p.NoteAgentLeft) -> None:
-        self.d.write("agent left", lambda: self.d.store.agent_left(c.leg_id, c.at, c.reason.value))
+        self.d.record("agent_left", c.leg_id, c.at, c.reason.value)
 
     async def _NoteTransfer(self, c: p.NoteTransfer) -> None:
         tid = self.d.new_id()
-        self.d.write("transfer", lambda: self.d.store.transfer(
-            tid, self.s.call_id, c.kind, c.leg_id, c.target, c.at))
+        self.d.record("transfer",
+            tid, self.s.call_id, c.kind, c.leg_id, c.target, c.at)
 
     async def _ReleaseAgent(self, c: p.ReleaseAgent) -> None:
         await self.hangup(c.channel_id)
@@ -231,8 +231,8 @@ class Effects:
         await self.hangup(self.s.caller.id)
 
     async def _NotePhase(self, c: p.NotePhase) -> None:
-        self.d.write("phase", lambda: self.d.store.add_call_event(
-            self.s.call_id, c.at, f"phase:{c.phase.value}", {}))
+        self.d.record("add_call_event",
+            self.s.call_id, c.at, f"phase:{c.phase.value}", {})
 
     async def _StartSettleTimer(self, c: p.StartSettleTimer) -> None:
         self.s.spawn(self._settle(), "settle")
@@ -242,14 +242,14 @@ class Effects:
         self.s.submit(p.SettleTimeout(self.d.now(), replaced=bool(self.s.transferees)))
 
     async def _EndCall(self, c: p.EndCall) -> None:
-        self.d.write("end call", lambda: self.d.store.end_call(
-            self.s.call_id, c.at, c.outcome, c.reason))
+        self.d.record("end_call",
+            self.s.call_id, c.at, c.outcome, c.reason)
         self.s.finish()
 
     async def _Alarm(self, c: p.Alarm) -> None:
         log.warning("call %s: %s", self.s.call_id, c.message)
-        self.d.write("alarm", lambda: self.d.store.add_call_event(
-            self.s.call_id, self.d.now(), "alarm", {"message": c.message}))
+        self.d.record("add_call_event",
+            self.s.call_id, self.d.now(), "alarm", {"message": c.message})
 
     # ---------------------------------------------------------------------------------- helpers
     async def hangup(self, channel_id: str) -> None:

@@ -1,8 +1,9 @@
-"""An ordered, non-blocking path for evidence writes.
+"""An ordered, non-blocking path for evidence writes that survives the database going away.
 
 Telephony must never wait for the database: a MixMonitor start that queued behind an INSERT would lose
-conversation. Calls' handlers enqueue writes here and move on; one task applies them in order, retrying
-a failed write (database restarting, pool exhausted) with backoff instead of dropping it.
+conversation. Calls record facts here and move on; one task applies them in order. When PostgreSQL is
+unreachable the facts go to an fsync'd journal on local disk (the failing one first, then everything
+after it, so order holds) and are replayed from there once it answers again — also after a restart.
 """
 
 from __future__ import annotations
@@ -10,64 +11,95 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from pathlib import Path
 
+from callrec.controller.journal import Fact, Journal
 from callrec.store import StoreError
 
 log = logging.getLogger(__name__)
 
-Write = Callable[[], Awaitable[object]]
+Apply = Callable[[Fact], Awaitable[object]]
 
 
-@dataclass(frozen=True)
-class _Item:
-    what: str
-    write: Write
+def store_applier(store: object) -> Apply:
+    """Apply a fact by calling the Store method it names."""
+    async def apply(fact: Fact) -> object:
+        return await getattr(store, fact.op)(*fact.args, **fact.kwargs)
+    return apply
 
 
 class EvidenceWriter:
-    def __init__(self, *, max_backoff: float = 5.0) -> None:
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+    def __init__(self, apply: Apply, journal_path: Path, *, max_backoff: float = 5.0) -> None:
+        self._apply_fact = apply
+        self._queue: asyncio.Queue[Fact] = asyncio.Queue()
+        self._journal = Journal(journal_path)
         self._max_backoff = max_backoff
         self._idle = asyncio.Event()
-        self._idle.set()
+        if not self._journal:
+            self._idle.set()
 
-    def submit(self, what: str, write: Write) -> None:
+    def submit(self, fact: Fact) -> None:
         self._idle.clear()
-        self._queue.put_nowait(_Item(what, write))
+        self._queue.put_nowait(fact)
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._journal)
+
+    @property
+    def journalled(self) -> int:
+        return len(self._journal)
 
     async def drained(self) -> None:
-        """Wait until every write submitted so far is applied (used at shutdown and in tests)."""
+        """Wait until every fact submitted so far is applied (used at shutdown and in tests)."""
         await self._idle.wait()
 
     async def run(self) -> None:
+        await self._drain_journal()  # facts left from an outage before a restart come first
+        self._note_idle()
         while True:
-            item = await self._queue.get()
-            await self._apply(item)
-            self._queue.task_done()
-            if self._queue.empty():
-                self._idle.set()
+            fact = await self._queue.get()
+            if not await self._apply(fact):
+                self._journal.append(fact)
+                await self._drain_journal()
+            self._note_idle()
 
-    async def _apply(self, item: _Item) -> None:
+    def _note_idle(self) -> None:
+        if self._queue.empty() and not self._journal:
+            self._idle.set()
+
+    async def _apply(self, fact: Fact) -> bool:
+        """True when done with the fact (applied, or refused for good); False: try again later."""
+        try:
+            await self._apply_fact(fact)
+            return True
+        except StoreError as exc:
+            if exc.transient:
+                log.warning("evidence %s: database unavailable (%s); journalling", fact.op, exc)
+                return False
+            # The same write will always fail (a constraint, bad data, a replayed INSERT): retrying
+            # would block every call's evidence behind it.
+            log.error("evidence %s rejected: %s", fact.op, exc)
+            return True
+        except Exception:  # a bug in one write must not silence the evidence of every call
+            log.exception("evidence %s failed unexpectedly", fact.op)
+            return True
+
+    async def _drain_journal(self) -> None:
+        if not self._journal:
+            return
         delay = 0.1
-        while True:
-            try:
-                await item.write()
-                return
-            except StoreError as exc:
-                if not exc.transient:
-                    # The same write will always fail (a constraint, bad data): retrying would block
-                    # every call's evidence behind it. Say so loudly and go on.
-                    log.error("evidence write %s rejected: %s", item.what, exc)
-                    return
-                # Keep order: later rows may reference this one (a recording references its call).
-                log.warning("evidence write %s failed, retrying in %.1fs: %s", item.what, delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
-            except Exception:  # a bug in one write must not silence the evidence of every call
-                log.exception("evidence write %s failed unexpectedly", item.what)
-                return
+        while self._journal:
+            self._spill_queue()
+            if await self._apply(self._journal.head()):
+                self._journal.advance()
+                delay = 0.1
+                continue
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max_backoff)
+        log.info("evidence journal replayed")
+
+    def _spill_queue(self) -> None:
+        """While the journal is not empty, new facts must queue behind it, on disk."""
+        while not self._queue.empty():
+            self._journal.append(self._queue.get_nowait())

@@ -121,7 +121,7 @@ class CallSession:
         if not leg.answered.done():
             leg.answered.set_result(True)
         # An originated channel enters Stasis when it answers: StasisStart's time is the answer time.
-        self.deps.write("agent answered", lambda: self.deps.store.agent_answered(leg.ref.leg_id, at))
+        self.deps.record("agent_answered", leg.ref.leg_id, at)
         if self.state.phase is not p.Phase.WAITING:
             await self.effects.hangup(channel.id)  # the caller left or another agent got there first
             return

@@ -16,10 +16,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from callrec.ami import AmiGateway
-from callrec.app import Service
 from callrec.audio import dtmf_present, tones_present
 from callrec.store import CallDetail, Recording, Store
 
@@ -80,9 +79,15 @@ async def set_agents(store: Store, agents: dict[str, str]) -> None:
         await store.add_agent(name, dial)
 
 
-async def finished_call(service: Service, caller_number: str, *, timeout: float = 40) -> CallDetail:
+def _store(source: Store | Any) -> Store:
+    """A Store, or anything holding one (the in-process Service)."""
+    return getattr(source, "store", source)
+
+
+async def finished_call(source: Store | Any, caller_number: str, *,
+                        timeout: float = 40) -> CallDetail:
     """The call from this caller once it ended and every recording of it is finalised."""
-    store = service.store
+    store = _store(source)
 
     async def probe() -> CallDetail | None:
         calls = [c for c in await store.list_calls(limit=200) if c.caller_number == caller_number]
@@ -97,11 +102,12 @@ async def finished_call(service: Service, caller_number: str, *, timeout: float 
     return await eventually(probe, timeout=timeout, what=f"call from {caller_number} to finish")
 
 
-async def live_call(service: Service, caller_number: str, phase: str, *, timeout: float = 20):
-    """The call's id once its timeline shows `phase` (e.g. "connected")."""
-    store = service.store
+async def live_call(source: Store | Any, caller_number: str, phase: str, *,
+                    timeout: float = 20) -> CallDetail:
+    """The call once its timeline shows `phase` (e.g. "connected")."""
+    store = _store(source)
 
-    async def probe():
+    async def probe() -> CallDetail | None:
         calls = [c for c in await store.list_calls(limit=200) if c.caller_number == caller_number]
         if not calls:
             return None

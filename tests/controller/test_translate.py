@@ -78,10 +78,11 @@ CASES: list[tuple[str, AriEvent, p.Event | None]] = [
      p.AgentLeft(T0, AGENT_ID, StopReason.BLIND_TRANSFER, "2002")),
     ("failed blind transfer", blind(AGENT, result="Fail"), None),
     ("blind transfer by someone else", blind(STRANGER), None),
+    # The target of an attended transfer: what the agent's consultation leg (the other one) dialled.
     ("attended transfer, agent on the first leg", attended(AGENT, STRANGER),
-     p.AgentLeft(T0, AGENT_ID, StopReason.ATTENDED_TRANSFER)),
+     p.AgentLeft(T0, AGENT_ID, StopReason.ATTENDED_TRANSFER, STRANGER["dialplan"]["exten"])),
     ("attended transfer, agent on the second leg", attended(STRANGER, AGENT),
-     p.AgentLeft(T0, AGENT_ID, StopReason.ATTENDED_TRANSFER)),
+     p.AgentLeft(T0, AGENT_ID, StopReason.ATTENDED_TRANSFER, STRANGER["dialplan"]["exten"])),
     ("failed attended transfer", attended(AGENT, STRANGER, result="Fail"), None),
     ("attended transfer by others", attended(STRANGER, TARGET), None),
     # A sign to stop; what kind of transfer, and to where, the transfer event says (or the settle timer).

@@ -22,7 +22,7 @@ async def test_calls_and_recordings_show_the_evidence(service: Service, phones: 
                                                       db_env: dict[str, str]) -> None:
     await set_agents(service.store, {"alice": agent("agent-hangup")})
     number = await phones.call()
-    call_id = str((await finished_call(service, number)).call.id)
+    call_id = str((await finished_call(service.store, number)).call.id)
 
     listed = json.loads(await cli("calls", "list", "--json", env=db_env))
     assert any(c["id"] == call_id and c["caller_number"] == number for c in listed)

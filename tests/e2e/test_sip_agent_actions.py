@@ -51,8 +51,9 @@ async def test_attended_refer_stops_recording_before_the_target_speaks(service: 
         heard = await call.heard_file()
 
         [rec] = detail.recordings
-        assert rec.stop_reason in ("attended_transfer", "left_bridge")
-        assert [t.kind for t in detail.transfers] == ["attended"]
+        assert rec.stop_reason == "attended_transfer"  # first seen as left_bridge, then explained
+        assert [leg.left_reason for leg in detail.legs] == ["attended_transfer"]
+        assert [(t.kind, t.target) for t in detail.transfers] == [("attended", "target")]
         assert_only_conversation(rec, expected={CALLER, AGENT})  # no 2400 Hz from the target
         assert_duration_matches_bridge_time(detail, rec)
         assert TARGET in tones_present(heard, [TARGET]), "the caller never reached the target"

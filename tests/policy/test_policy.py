@@ -109,9 +109,12 @@ def test_agent_leaving_stops_the_recording_first(reason: StopReason, phase: Phas
 @pytest.mark.parametrize(
     ("explanation", "phase", "tail"),
     [
-        (StopReason.BLIND_TRANSFER, Phase.TRANSFERRED, [p.NoteTransfer, p.ReleaseAgent]),
-        (StopReason.ATTENDED_TRANSFER, Phase.TRANSFERRED, [p.NoteTransfer, p.ReleaseAgent]),
-        (StopReason.AGENT_HANGUP, Phase.ENDED, [p.ReleaseAgent, p.HangupCaller, p.EndCall]),
+        (StopReason.BLIND_TRANSFER, Phase.TRANSFERRED,
+         [p.ExplainDeparture, p.NoteTransfer, p.ReleaseAgent]),
+        (StopReason.ATTENDED_TRANSFER, Phase.TRANSFERRED,
+         [p.ExplainDeparture, p.NoteTransfer, p.ReleaseAgent]),
+        (StopReason.AGENT_HANGUP, Phase.ENDED,
+         [p.ExplainDeparture, p.ReleaseAgent, p.HangupCaller, p.EndCall]),
     ],
 )
 def test_a_late_explanation_of_the_departure_decides_the_callers_fate(

@@ -11,8 +11,8 @@ from callrec import policy as p
 from callrec.ari import AriError, Channel
 from callrec.controller import recovery as r
 from callrec.controller.deps import Deps
-from callrec.controller.effects import Running
-from callrec.controller.session import CallSession, Leg
+from callrec.controller.effects import Effects, Running
+from callrec.controller.session import CallSession
 from callrec.controller.translate import AgentLegRef
 from callrec.store import CallDetail, Recording, StoreError
 
@@ -54,11 +54,16 @@ class Adopter:
         log.warning("recovery: call %s -> %s", call_id, type(plan).__name__)
         self.deps.record("add_call_event",
             call_id, now, "recovered", {"plan": type(plan).__name__})
+        if not isinstance(plan, r.ResumeConnected):
+            # An agent still alive on a call we will not resume may still be recording (alone in
+            # the bridge after the caller left): stop that first, so the files can close.
+            await self._release_agents(detail, channels)
         for recording in getattr(plan, "interrupted", ()):
             await self._interrupt(recording, now)
         if isinstance(plan, r.EndCall):
-            self.deps.record("end_call",
-                call_id, now, "interrupted", plan.reason)
+            self.deps.record("end_call", call_id, now, "interrupted", plan.reason)
+            for bridge in (r.mix_bridge_id(call_id), f"{r.mix_bridge_id(call_id)}-hold"):
+                await Effects.ari_quiet(self.deps.ari.destroy_bridge(bridge))
             return
         session = self.new_session(call_id, channels[detail.call.channel_id])
         if isinstance(plan, r.ResumeConnected):
@@ -90,6 +95,15 @@ class Adopter:
             session.call_id, p.Phase.CONNECTED, announced=True,
             agent=p.AgentInBridge(leg.id, leg.channel_id, leg.agent_name), recording=segment,
             segments=max(plan.recording.segment if plan.recording else 0, 1))
+
+    async def _release_agents(self, detail: CallDetail, channels: Mapping[str, Channel]) -> None:
+        for leg in detail.legs:
+            agent = channels.get(leg.channel_id)
+            if agent is None:
+                continue
+            await self.deps.recorder.stop(agent.name, await self._mixmonitor_id(agent.id))
+            self.deps.record("agent_left", leg.id, self.deps.now(), "controller_restart")
+            await Effects.ari_quiet(self.deps.ari.hangup(agent.id))
 
     async def _mixmonitor_id(self, channel_id: str) -> str | None:
         try:

@@ -35,6 +35,7 @@ class Controller:
         async for item in self.deps.ari.events():
             if isinstance(item, Connected):
                 self.connected.set()
+                log.info("ARI connected: application active")
                 await self.reconcile()
             elif isinstance(item, Disconnected):
                 self.connected.clear()
@@ -53,6 +54,11 @@ class Controller:
         if event.type == "StasisStart" and event.channel is not None:
             if await self._stasis_start(event):
                 return
+        if event.type == "ApplicationReplaced":
+            # Another process connected as our application: Asterisk now sends it our events.
+            log.error("ARI application %r taken over by another connection: this controller no "
+                      "longer sees events", event.application)
+            return
         if event.type == "ChannelUserevent" and event.raw.get("eventname") == CONTROL_EVENT:
             self._control(event)
             return
@@ -122,7 +128,7 @@ class Controller:
             return
         session.submit(p.CallArrived(event.timestamp))
 
-    def _claimer_for(self, call_id: UUID):  # noqa: ANN202 - a closure over the routing table
+    def _claimer_for(self, call_id: UUID):
         def claim(obj_id: str) -> None:
             session = self.calls.get(call_id)
             if session is not None:

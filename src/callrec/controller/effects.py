@@ -212,6 +212,9 @@ class Effects:
         self.d.record("transfer",
             tid, self.s.call_id, c.kind, c.leg_id, c.target, c.at)
 
+    async def _ExplainDeparture(self, c: p.ExplainDeparture) -> None:
+        self.d.record("explain_departure", c.leg_id, c.reason.value)
+
     async def _ReleaseAgent(self, c: p.ReleaseAgent) -> None:
         await self.hangup(c.channel_id)
 

@@ -94,8 +94,18 @@ def _transfer(event: AriEvent, roles: Roles) -> p.Event | None:
             if c is not None and c.id in roles.agent_legs]
     if not legs:
         return None
-    target = event.raw.get("exten") if isinstance(event.raw.get("exten"), str) else None
-    return p.AgentLeft(event.timestamp, legs[0], _TRANSFERS[event.type], target)
+    return p.AgentLeft(event.timestamp, legs[0], _TRANSFERS[event.type], _target(event, roles))
+
+
+def _target(event: AriEvent, roles: Roles) -> str | None:
+    """Where the caller went: a blind transfer names the extension; for an attended one it is the
+    number the agent's consultation call dialled (the transferer leg that is not our agent's)."""
+    exten = event.raw.get("exten")
+    if isinstance(exten, str) and exten:
+        return exten
+    consult = [c for c in (event.transferer_first_leg, event.transferer_second_leg)
+               if c is not None and c.id not in roles.agent_legs]
+    return (consult[0].exten or consult[0].name) if consult else None
 
 
 def _in_mix(event: AriEvent, roles: Roles) -> bool:

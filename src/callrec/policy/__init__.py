@@ -1,7 +1,7 @@
 """The recording policy: ``decide(state, event) -> (state, commands)``, pure (see ``rules``)."""
 
 from .rules import IGNORED, TRANSITIONS, decide, initial_state
-from .types import *  # noqa: F403
+from .types import *
 from .types import __all__ as _types_all
 
 __all__ = ["IGNORED", "TRANSITIONS", "decide", "initial_state", *_types_all]

@@ -18,16 +18,53 @@ lists the pairs that deliberately do nothing. A test checks every pair is in exa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from uuid import UUID
 
 from .types import (
-    TRANSFER_KINDS, AgentInBridge, AgentJoined, AgentLeft, Alarm, AnnouncementFinished, CallArrived,
-    CallerLeft, CallerMusic, CallState, ClientIdentified, CloseAnnouncement, CollectClientNumber,
-    Command, Decision, EndCall, Enqueue, EVENT_TYPES, Event, Handler, HangupCaller, HoldEnded,
-    HoldStarted, NoteAgentLeft, NoteHold, NotePhase, NoteTransfer, Phase, PlayAnnouncement,
-    RecordingFailed, ReleaseAgent, RequeueRequested, Segment, SettleTimeout, StartRecording,
-    StartSettleTimer, StopReason, StopRecording, TransfereeLeft, TransferCaller, TransferRequested,
+    TRANSFER_KINDS,
+    AgentInBridge,
+    AgentJoined,
+    AgentLeft,
+    Alarm,
+    AnnouncementFinished,
+    CallArrived,
+    CallerLeft,
+    CallerMusic,
+    CallState,
+    ClientIdentified,
+    CloseAnnouncement,
+    CollectClientNumber,
+    Command,
+    Decision,
+    EndCall,
+    Enqueue,
+    Event,
+    ExplainDeparture,
+    Handler,
+    HangupCaller,
+    HoldEnded,
+    HoldStarted,
+    NoteAgentLeft,
+    NoteHold,
+    NotePhase,
+    NoteTransfer,
+    Phase,
+    PlayAnnouncement,
+    RecordingFailed,
+    ReleaseAgent,
+    RequeueRequested,
+    Segment,
+    SettleTimeout,
+    StartRecording,
+    StartSettleTimer,
+    StopReason,
+    StopRecording,
+    TransferCaller,
+    TransfereeLeft,
+    TransferRequested,
     UnexpectedEvent,
 )
 
@@ -110,10 +147,10 @@ def _departure_explained(state: CallState, event: AgentLeft) -> Decision:
     assert state.departed is not None
     if event.channel_id != state.departed.channel_id or event.reason is StopReason.LEFT_BRIDGE:
         return state, ()
-    notes: tuple[Command, ...] = ()
+    notes: tuple[Command, ...] = (ExplainDeparture(state.departed.leg_id, event.reason),)
     if event.reason in TRANSFER_KINDS:
-        notes = (NoteTransfer(TRANSFER_KINDS[event.reason], state.departed.leg_id, event.target,
-                              event.at),)
+        notes += (NoteTransfer(TRANSFER_KINDS[event.reason], state.departed.leg_id, event.target,
+                               event.at),)
     return _after_departure(state, state.departed, event, notes)
 
 

@@ -234,6 +234,14 @@ class NoteTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class ExplainDeparture:
+    """The cause of a departure first seen as LEFT_BRIDGE arrived: record the real reason."""
+
+    leg_id: UUID
+    reason: StopReason
+
+
+@dataclass(frozen=True, slots=True)
 class ReleaseAgent:
     """Hang up what is left of the agent's channel (a transferer stays in Stasis until its BYE)."""
 
@@ -281,7 +289,7 @@ class Alarm:
 
 Command = (
     PlayAnnouncement | CollectClientNumber | Enqueue | StartRecording | StopRecording | NoteHold
-    | CallerMusic | NoteAgentLeft | NoteTransfer | ReleaseAgent | TransferCaller | HangupCaller
+    | CallerMusic | NoteAgentLeft | NoteTransfer | ExplainDeparture | ReleaseAgent | TransferCaller | HangupCaller
     | NotePhase | CloseAnnouncement | EndCall | StartSettleTimer | Alarm
 )
 Decision = tuple[CallState, tuple[Command, ...]]
@@ -293,46 +301,47 @@ class UnexpectedEvent(Exception):
 
 
 __all__ = [
-    "Phase",
-    "StopReason",
+    "EVENT_TYPES",
+    "TRANSFER_KINDS",
     "AgentInBridge",
-    "Segment",
-    "CallState",
-    "CallArrived",
-    "AnnouncementFinished",
-    "ClientIdentified",
     "AgentJoined",
     "AgentLeft",
-    "TransferRequested",
-    "RequeueRequested",
-    "HoldStarted",
-    "HoldEnded",
-    "RecordingFailed",
-    "CallerLeft",
-    "SettleTimeout",
-    "TransfereeLeft",
-    "PlayAnnouncement",
-    "CollectClientNumber",
-    "Enqueue",
-    "StartRecording",
-    "StopRecording",
-    "NoteHold",
-    "CallerMusic",
-    "NoteAgentLeft",
-    "NoteTransfer",
-    "ReleaseAgent",
-    "TransferCaller",
-    "HangupCaller",
-    "NotePhase",
-    "CloseAnnouncement",
-    "EndCall",
-    "StartSettleTimer",
     "Alarm",
-    "UnexpectedEvent",
-    "TRANSFER_KINDS",
-    "Event",
-    "EVENT_TYPES",
+    "AnnouncementFinished",
+    "CallArrived",
+    "CallState",
+    "CallerLeft",
+    "CallerMusic",
+    "ClientIdentified",
+    "CloseAnnouncement",
+    "CollectClientNumber",
     "Command",
     "Decision",
+    "EndCall",
+    "Enqueue",
+    "Event",
+    "ExplainDeparture",
     "Handler",
+    "HangupCaller",
+    "HoldEnded",
+    "HoldStarted",
+    "NoteAgentLeft",
+    "NoteHold",
+    "NotePhase",
+    "NoteTransfer",
+    "Phase",
+    "PlayAnnouncement",
+    "RecordingFailed",
+    "ReleaseAgent",
+    "RequeueRequested",
+    "Segment",
+    "SettleTimeout",
+    "StartRecording",
+    "StartSettleTimer",
+    "StopReason",
+    "StopRecording",
+    "TransferCaller",
+    "TransferRequested",
+    "TransfereeLeft",
+    "UnexpectedEvent",
 ]

@@ -124,6 +124,14 @@ class Database:
                 yield conn
 
 
+    @asynccontextmanager
+    async def transaction(self, action: str) -> AsyncIterator[AsyncConnection]:
+        """One read-write transaction: several statements that must land together."""
+        with translated(action):
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+
+
 async def fetch_rows(
     conn: AsyncConnection, row_factory: BaseRowFactory[T], query: Query, params: Params = ()
 ) -> list[T]:

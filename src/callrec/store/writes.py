@@ -119,6 +119,17 @@ class StoreWrites:
             (utc(at), reason, id),
         )
 
+    async def explain_departure(self, leg_id: UUID, reason: str) -> None:
+        """The agent was first seen only leaving the bridge; now we know why (a transfer, a hangup).
+        Only a provisional 'left_bridge' is replaced: an explained reason is never overwritten."""
+        async with self._db.transaction("explain departure") as conn:
+            await conn.execute(
+                "UPDATE agent_legs SET left_reason = %s WHERE id = %s AND left_reason = 'left_bridge'",
+                (reason, leg_id))
+            await conn.execute(
+                "UPDATE recordings SET stop_reason = %s"
+                " WHERE agent_leg_id = %s AND stop_reason = 'left_bridge'", (reason, leg_id))
+
     async def agent_leg_outcome(self, id: UUID, outcome: str) -> None:
         await self._db.execute_one(
             "record agent leg outcome", f"agent leg {id}",

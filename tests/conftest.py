@@ -1,0 +1,85 @@
+"""Fixtures shared by the suites that drive the real sandbox Asterisk (pbx + phones) and PostgreSQL.
+
+`make test` brings the sandbox up first (scripts/sandbox.sh up). Without it these tests skip locally and
+FAIL in CI (CI=true): a compliance product must not pass by skipping its real-server tests.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+
+import aiohttp
+import psycopg
+import pytest
+import pytest_asyncio
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from callrec.ami import AmiGateway
+from callrec.config import Config, load
+from tests.e2e.harness import Phones
+
+SERVER_DSN = os.environ.get("CALLREC_TEST_PG_DSN", "postgresql://callrec@127.0.0.1:55432/callrec")
+
+
+def _unavailable(what: str) -> None:
+    message = f"{what} unavailable; run `scripts/sandbox.sh up` (or `make test`)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def e2e_dsn() -> Iterator[str]:
+    name = f"callrec_e2e_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(SERVER_DSN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        _unavailable(f"PostgreSQL ({str(exc).strip().splitlines()[0]})")
+    params = conninfo_to_dict(SERVER_DSN)
+    params["dbname"] = name
+    yield make_conninfo(**params)
+    with psycopg.connect(SERVER_DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def e2e_config(e2e_dsn: str) -> Config:
+    """The sandbox defaults, with tone prompts (so FFT can tell them apart) and short timers."""
+    config = load(None, environ={})
+    inbound = replace(config.inbound, announcement="sound:callrec/tone-announcement",
+                      client_number_prompt="sound:callrec/tone-prompt",
+                      invalid_prompt="sound:callrec/tone-prompt",
+                      fallback_prompt="sound:callrec/tone-prompt", digit_timeout=1.5,
+                      ring_timeout=8)
+    return replace(config, database=replace(config.database, dsn=e2e_dsn), inbound=inbound,
+                   shutdown_timeout=5.0)
+
+
+async def asterisk_up(config: Config) -> None:
+    a = config.asterisk
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{a.ari_url}/ari/asterisk/info",
+                                auth=aiohttp.BasicAuth(a.ari_user, a.ari_password),
+                                timeout=aiohttp.ClientTimeout(total=3)) as response:
+                response.raise_for_status()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        _unavailable(f"sandbox Asterisk ({exc!r})")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def phones() -> AsyncIterator[Phones]:
+    ami = AmiGateway("127.0.0.1", 5039, "phones", "phones", action_timeout=5.0)
+    try:
+        await ami.connect()
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no sandbox"
+        _unavailable(f"phones Asterisk AMI ({exc!r})")
+    yield Phones(ami)
+    await ami.close()
+
+

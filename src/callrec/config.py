@@ -14,6 +14,11 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from callrec.governance.errors import GovernanceError
+from callrec.governance.settings import (
+    AccessConfig, EncryptionConfig, RetentionConfig, retention_config,
+)
+
 
 class ConfigError(Exception):
     pass
@@ -75,6 +80,9 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     recordings: RecordingsConfig = field(default_factory=RecordingsConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    encryption: EncryptionConfig = field(default_factory=EncryptionConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     agents: tuple[AgentEntry, ...] = ()
     shutdown_timeout: float = 10.0
     # Controller state on local disk: the evidence journal kept while PostgreSQL is unreachable.
@@ -89,7 +97,12 @@ def load(path: str | os.PathLike[str] | None = None,
     sections = {}
     for f in fields(Config):
         default = getattr(config, f.name)
-        if is_dataclass(default):
+        if f.name == "retention":  # tables of classes, not flat keys: parsed on their own
+            try:
+                sections["retention"] = retention_config(data.pop("retention", {}))
+            except GovernanceError as exc:
+                raise ConfigError(str(exc)) from exc
+        elif is_dataclass(default):
             raw = data.pop(f.name, {})
             if not isinstance(raw, dict):
                 raise ConfigError(f"[{f.name}] must be a table")

@@ -4,53 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import click
 
 from callrec import app
 from callrec.ari import AriClient, AriError
-from callrec.config import Config, ConfigError, load
-from callrec.controller.controller import CONTROL_EVENT
-from callrec.store import Store, StoreError
+from callrec.cli import access, recordings_ops, release, retention, timeline
+from callrec.cli.context import Context, call_id_arg, json_option, pass_ctx
 from callrec.cli.output import emit_json, table
-
-T = TypeVar("T")
-
-
-class Context:
-    def __init__(self, config_path: str | None) -> None:
-        self.config_path = config_path
-
-    @property
-    def config(self) -> Config:
-        try:
-            return load(self.config_path)
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}") from exc
-
-    def with_store(self, work: Callable[[Store], Awaitable[T]]) -> T:
-        async def run() -> T:
-            async with app.open_store(self.config) as store:
-                return await work(store)
-        try:
-            return asyncio.run(run())
-        except StoreError as exc:
-            raise click.ClickException(f"database: {exc}") from exc
-
-
-pass_ctx = click.make_pass_decorator(Context)
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-
-
-def call_id_arg(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"not a call ID (a UUID): {value!r}") from exc
-
+from callrec.governance.ports import ChainedAuditSink, GrantAuthoriser
+from callrec.release.ports import Governance
+from callrec.controller.controller import CONTROL_EVENT
+from callrec.store import Store
 
 @click.group()
 @click.option("--config", "config_path", envvar="CALLREC_CONFIG", type=click.Path(dir_okay=False),
@@ -224,3 +191,16 @@ def recordings_list(ctx: Context, as_json: bool, **filters: Any) -> None:
           [(r.recording.id, r.recording.call_id, r.recording.segment, r.agent_name,
             r.caller_number, r.recording.started_at, r.recording.duration_ms, r.recording.status,
             r.recording.stop_reason) for r in rows])
+
+
+# ------------------------------------------------------------------------------- operations
+def _governance(store: Store) -> Governance:
+    """Releases are checked against access grants and written to the hash-chained audit log."""
+    return Governance(ChainedAuditSink(store.database), GrantAuthoriser(store.database))
+
+
+access.register(main)
+retention.register(main)
+recordings_ops.register(main)
+release.register(main, governance=_governance)
+timeline.register(main)

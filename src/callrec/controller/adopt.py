@@ -121,4 +121,5 @@ class Adopter:
         self.deps.record("recording_finalised",
             recording.id, stopped_at=now, duration_ms=facts.duration_ms if facts else None,
             bytes=facts.bytes if facts else None, sha256=facts.sha256 if facts else None,
-            file_stereo=str(done.stereo) if done.stereo else None, status="interrupted")
+            file_stereo=str(done.stereo.path) if done.stereo else None,
+            stereo_sha256=done.stereo.sha256 if done.stereo else None, status="interrupted")

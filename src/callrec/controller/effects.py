@@ -93,7 +93,8 @@ class Effects:
         facts = done.facts
         self.d.record("recording_finalised",
             rid, stopped_at=stopped_at, duration_ms=facts.duration_ms, bytes=facts.bytes,
-            sha256=facts.sha256, file_stereo=str(done.stereo) if done.stereo else None,
+            sha256=facts.sha256, file_stereo=str(done.stereo.path) if done.stereo else None,
+            stereo_sha256=done.stereo.sha256 if done.stereo else None,
             status="complete" if done.complete else "incomplete")
 
     # ---------------------------------------------------------------------------------- prompts

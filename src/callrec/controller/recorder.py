@@ -54,7 +54,7 @@ class RecordingFiles:
 @dataclass(frozen=True)
 class Finalised:
     facts: FileFacts | None
-    stereo: Path | None
+    stereo: FileFacts | None
     complete: bool  # False: the file never closed (crash, full disk) and its header was repaired
 
 
@@ -100,7 +100,6 @@ class Recorder:
         facts = await asyncio.to_thread(file_facts, files.local_mix)
         stereo = None
         if files.local_caller.exists() and files.local_agent.exists():
-            await asyncio.to_thread(merge_legs, files.local_caller, files.local_agent,
-                                    files.local_stereo)
-            stereo = files.local_stereo
+            stereo = await asyncio.to_thread(merge_legs, files.local_caller, files.local_agent,
+                                             files.local_stereo)
         return Finalised(facts, stereo, closed)

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import PurePath
 from typing import Any, Final
@@ -27,8 +27,8 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from callrec.store.pool import Database, where
 from callrec.store.errors import translated
+from callrec.store.pool import Database, where
 
 GENESIS: Final = "0" * 64
 # "cr-audit" as a bigint; distinct from the migration lock (callrec.store.migrate).
@@ -82,7 +82,7 @@ def json_safe(value: Any) -> Any:
 
 
 def _utc_text(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def row_hash(seq: int, at: datetime, actor: str, action: str, target: str | None, outcome: str,
@@ -187,7 +187,7 @@ async def append_alone(db: Database, **fields: Any) -> AuditEntry:
             return await append(conn, **fields)
 
 
-async def entries(db: Database, batch: int = 5000) -> AsyncIterator[AuditEntry]:
+async def entries(db: Database, batch: int = 5000) -> AsyncGenerator[AuditEntry, None]:
     """Every row in seq order, streamed (a server-side cursor in one snapshot), for verify."""
     with translated("audit read"):
         async with db.pool.connection() as conn, conn.transaction():

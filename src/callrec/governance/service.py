@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,11 +18,23 @@ from psycopg import AsyncConnection
 from callrec.governance import audit
 from callrec.governance import store as q
 from callrec.governance.access import (
-    AccessRequest, Action, Decision, Grant, Role, User, decide, first_user, grant_expiry, refused,
+    AccessRequest,
+    Action,
+    Decision,
+    Grant,
+    Role,
+    User,
+    decide,
+    first_user,
+    grant_expiry,
 )
 from callrec.governance.errors import AccessRefused, GovernanceError
-from callrec.governance.listing import RecordingFilter, RecordingRow, get_recording_row, \
-    list_recordings
+from callrec.governance.listing import (
+    RecordingFilter,
+    RecordingRow,
+    get_recording_row,
+    list_recordings,
+)
 from callrec.governance.settings import AccessConfig
 from callrec.store.pool import Database
 
@@ -30,7 +42,7 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Refusal(Exception):
@@ -259,4 +271,4 @@ def _set_fields(f: RecordingFilter) -> dict[str, Any]:
     return {k: v for k, v in vars(f).items() if v != getattr(defaults, k)}
 
 
-__all__ = ["Attempt", "Clock", "Evidence", "Governance", "Refusal", "refused", "utc_now"]
+__all__ = ["Attempt", "Clock", "Evidence", "Governance", "Refusal", "utc_now"]

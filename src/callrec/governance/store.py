@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -21,6 +21,8 @@ from psycopg.types.json import Jsonb
 from callrec.governance.access import AccessRequest, Grant, Role, User
 from callrec.store.errors import translated
 from callrec.store.pool import Database, fetch_rows
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -89,7 +91,8 @@ _HOLD_COLUMNS = ("id, recording_id, reason, placed_by, placed_at, released_by, r
                  " release_reason")
 
 
-async def _one(conn: AsyncConnection, model: type[Any], query: Any, params: Sequence[Any]) -> Any:
+async def _one(conn: AsyncConnection, model: type[T], query: Any, params: Sequence[Any]
+               ) -> T | None:
     rows = await fetch_rows(conn, class_row(model), query, params)
     return rows[0] if rows else None
 

@@ -1,8 +1,8 @@
 """Client copies of recordings: holds cut out, sensitive spans redacted, reviewed, fingerprinted."""
 
 from callrec.release.errors import PlanError, ReleaseError, ReleaseRefused
-from callrec.release.ports import AuditSink, Authoriser, Governance, unwired
 from callrec.release.plan import EditPlan, Piece, PieceKind, Span, parse_span, plan_release
+from callrec.release.ports import AuditSink, Authoriser, Governance, unwired
 from callrec.release.records import Release, ReleaseRecords
 from callrec.release.render import RedactMode, render_wav
 from callrec.release.service import Format, ReleaseRequest, create_release
@@ -10,9 +10,9 @@ from callrec.release.service import Format, ReleaseRequest, create_release
 __all__ = [
     "AuditSink",
     "Authoriser",
-    "Governance",
     "EditPlan",
     "Format",
+    "Governance",
     "Piece",
     "PieceKind",
     "PlanError",

@@ -11,6 +11,7 @@ Where a redaction overlaps a hold, the overlap is cut: nothing of it remains eit
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def _tile(duration_ms: int, cuts: Sequence[Span], redacted: Sequence[Span]) -> t
     edges = sorted({0, duration_ms, *(e for s in (*cuts, *redacted)
                                       for e in (s.start_ms, s.end_ms))})
     pieces: list[Piece] = []
-    for start, end in zip(edges, edges[1:]):
+    for start, end in itertools.pairwise(edges):
         kind = (PieceKind.CUT if _covers(cuts, start) else
                 PieceKind.REDACT if _covers(redacted, start) else PieceKind.KEEP)
         if pieces and pieces[-1].kind is kind:

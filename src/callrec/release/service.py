@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from callrec.audio import AudioError, file_facts
-from callrec.release.ports import ACTION_EXPORT, FAILED, GRANTED, REFUSED, Governance
 from callrec.release.errors import ReleaseError, ReleaseRefused
 from callrec.release.export import encode_mp3, sha256_file
 from callrec.release.plan import EditPlan, HoldOffsets, Span, plan_release
+from callrec.release.ports import ACTION_EXPORT, FAILED, GRANTED, REFUSED, Governance
 from callrec.release.records import Release, ReleaseRecords
 from callrec.release.render import RedactMode, Rendered, render_wav
 from callrec.store import Hold, Recording, Store, StoreError

@@ -11,7 +11,8 @@ from uuid import UUID
 DIRECTIONS: Final = frozenset({"inbound", "outbound"})
 LEG_OUTCOMES: Final = frozenset({"answered", "no_answer", "busy", "failed", "cancelled"})
 RECORDING_STATUSES: Final = frozenset(
-    {"recording", "stopping", "finalising", "complete", "incomplete", "interrupted", "failed"}
+    {"recording", "stopping", "finalising", "complete", "incomplete", "interrupted", "failed",
+     "purged"}
 )
 # Statuses of a recording whose MixMonitor may still be running or whose file is not yet sealed;
 # after a crash these are the ones to reconcile.
@@ -87,6 +88,7 @@ class Recording:
     bytes: int | None
     sha256: str | None
     status: str
+    stereo_sha256: str | None = None  # the stereo copy's own hash (migration 002)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,11 @@ class Store(StoreWrites, StoreReads):
         db = await Database.connect(dsn, min_size=min_size, max_size=max_size, timeout=timeout)
         return cls(db)
 
+    @property
+    def database(self) -> Database:
+        """The pool and query primitives, for the governance and release stores built on them."""
+        return self._db
+
     async def close(self) -> None:
         await self._db.close()
 

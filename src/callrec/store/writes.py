@@ -184,12 +184,13 @@ class StoreWrites:
         sha256: str | None,
         file_stereo: str | None,
         status: str,
+        stereo_sha256: str | None = None,
     ) -> None:
         await self._db.execute_one(
             "record recording finalisation", f"recording {id}",
             "UPDATE recordings SET stopped_at = %s, duration_ms = %s, bytes = %s, sha256 = %s,"
-            " file_stereo = %s, status = %s WHERE id = %s",
-            (utc(stopped_at), duration_ms, bytes, sha256, file_stereo, status, id),
+            " file_stereo = %s, stereo_sha256 = %s, status = %s WHERE id = %s",
+            (utc(stopped_at), duration_ms, bytes, sha256, file_stereo, stereo_sha256, status, id),
         )
 
     async def recording_status(self, id: UUID, status: str) -> None:

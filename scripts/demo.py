@@ -25,6 +25,7 @@ from callrec.config import load
 from callrec.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = Path("/var/tmp/callrec/demo")
 CALLREC = str(Path(sys.executable).with_name("callrec"))
 AGENTS = {  # listed in name order: the controller offers calls to free agents in that order
     "amy": "PJSIP/agent1/sip:agent-noanswer@127.0.0.1:5070",  # rings, never answers
@@ -41,9 +42,42 @@ def step(text: str) -> None:
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def run_cli(*args: str) -> None:
-    print(f"$ callrec {' '.join(args)}", flush=True)
-    subprocess.run([CALLREC, *args], check=True, env=ENV)
+def run_cli(*args: str, user: str = "root", check: bool = True) -> str:
+    """Run `callrec` as `user` (CALLREC_ACTING_USER), echo it like a terminal, return its stdout."""
+    print(f"[{user}]$ callrec {' '.join(args)}", flush=True)
+    done = subprocess.run([CALLREC, *args], env={**ENV, "CALLREC_ACTING_USER": user},
+                          capture_output=True, text=True)
+    print(done.stdout + done.stderr, end="", flush=True)
+    if check and done.returncode != 0:
+        raise SystemExit(f"demo: callrec {args[0]} {args[1] if len(args) > 1 else ''} failed")
+    return done.stdout
+
+
+def operations(call_id: str, recording_id: str) -> None:
+    """What operations staff do next, under approval and audit (see README, Operations)."""
+    out = DEMO_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    step("people: an admin, a viewer who serves the client, an approver, an auditor")
+    for name, role in (("root", "admin"), ("olivia", "viewer"), ("amos", "approver"),
+                       ("aud", "auditor")):
+        run_cli("users", "add", name, "--role", role, check=False)  # already there on a re-run
+    step("find the recording, ask for it, get it approved by someone else")
+    run_cli("recordings", "list", "--call", call_id, user="olivia")
+    request = run_cli("access", "request", recording_id, "--reason",
+                      "client asked for a copy of their call", user="olivia").split()[1]
+    run_cli("access", "approve", request, user="amos")
+    step("fetch: only under the live grant, SHA-256 verified before the copy is written")
+    run_cli("recordings", "fetch", recording_id, "-o", str(out / f"{recording_id}.wav"), "--force",
+            user="olivia")
+    step("release a copy to the client: holds cut, reviewed in full, recorded against the request")
+    run_cli("release", "create", recording_id, "--request-ref", f"DEMO-{int(time.time())}",
+            "--reviewed", "-o", str(out / f"release-{int(time.time())}.mp3"), user="olivia")
+    step("the call as a picture: phases, the recorded span, the waveform")
+    run_cli("calls", "timeline", call_id, "-o", str(out / "call.png"), user="olivia")
+    print(f"timeline picture: {out / 'call.png'} (its data: {out / 'call.png.json'})")
+    step("the audit trail of all of the above, and its hash chain checked")
+    run_cli("audit", "list", "--limit", "8", user="aud", check=False)
+    run_cli("audit", "verify", user="aud")
 
 
 async def wait_for_app(url: str, auth: aiohttp.BasicAuth, timeout: float = 20) -> None:
@@ -107,15 +141,16 @@ async def main() -> None:
         serve.wait(timeout=30)
     step("the call, its timeline and its recording")
     run_cli("calls", "show", call_id)
-    run_cli("recordings", "list", "--call", call_id)
     step("what is in the recording (FFT over the file)")
     for rec in detail.recordings if detail else ():
         found = tones_present(Path(rec.file_mix), TONES)
-        print(f"{Path(rec.file_mix).name}: {', '.join(TONES[f] for f in sorted(found))}; "
-              f"DTMF: {'yes' if dtmf_present(Path(rec.file_mix)) else 'none'}")
+        print(f"{Path(rec.file_mix).name}: {', '.join(TONES[f] for f in sorted(found)) or 'speech'}"
+              f"; DTMF: {'yes' if dtmf_present(Path(rec.file_mix)) else 'none'}")
         print(f"  stereo copy (caller left, agent right): {rec.file_stereo}")
-    print("\nThe demo call's speech prompts are the real espeak-ng announcement; only the agent's"
-          " conversation was recorded.")
+    if detail and detail.recordings:
+        operations(call_id, str(detail.recordings[0].id))
+    print("\nOnly the agent's conversation was recorded; the announcement, number entry and music"
+          " on hold were not.")
 
 
 if __name__ == "__main__":

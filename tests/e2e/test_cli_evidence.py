@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -14,8 +15,12 @@ pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
-def db_env(e2e_config: Config) -> dict[str, str]:
-    return {"CALLREC_DATABASE_DSN": e2e_config.database.dsn}
+async def db_env(e2e_config: Config) -> dict[str, str]:
+    """Listing recordings is an audited act of a known user: an admin, here."""
+    env = {"CALLREC_DATABASE_DSN": e2e_config.database.dsn, "CALLREC_ACTING_USER": "e2e-admin"}
+    with contextlib.suppress(AssertionError):  # the first user of a database must be an admin
+        await cli("users", "add", "e2e-admin", "--role", "admin", env=env)
+    return env
 
 
 async def test_calls_and_recordings_show_the_evidence(service: Service, phones: Phones,
@@ -40,6 +45,8 @@ async def test_calls_and_recordings_show_the_evidence(service: Service, phones: 
     [rec] = recordings
     assert rec["agent_name"] == "alice" and rec["direction"] == "inbound"
     assert rec["recording"]["status"] == "complete" and len(rec["recording"]["sha256"]) == 64
+    audit = json.loads(await cli("audit", "list", "--json", env=db_env))
+    assert any(a["action"] == "recordings.list" and a["actor"] == "e2e-admin" for a in audit)
 
     table = await cli("calls", "show", call_id, env=db_env)
     assert "Timeline" in table and "phase:connected" in table and "agent_hangup" in table

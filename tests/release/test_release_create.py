@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from callrec.audio import tones_present
+from callrec.governance.crypto import encrypt_in_place, generate_key, is_encrypted
 from callrec.release import (
     Format,
     PlanError,
@@ -200,3 +201,29 @@ async def test_an_actor_without_a_grant_is_refused_before_any_work(
                              request(call, tmp_path / "client.wav"))
     assert gov.audit.outcomes == ["refused"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spool"]
+
+
+async def test_a_recording_encrypted_at_rest_is_released_from_verified_plaintext(
+    store: Store, call: RecordedCall, tmp_path: Path
+) -> None:
+    plain_out, sealed_out = tmp_path / "plain.wav", tmp_path / "sealed.wav"
+    await create_release(store, ReleaseRecords.of(store), FakeGovernance(), request(call, plain_out))
+    key = generate_key()
+    assert encrypt_in_place(call.mix, key)
+
+    await create_release(store, ReleaseRecords.of(store), FakeGovernance(),
+                         request(call, sealed_out, key=key, request_ref="FOI-2"))
+
+    assert sha(sealed_out) == sha(plain_out)  # the same client copy, decrypted on the way
+    assert is_encrypted(call.mix)  # the evidence stays encrypted at rest
+    assert not list(tmp_path.glob("**/callrec-release-*"))  # no plaintext left behind
+
+
+async def test_an_encrypted_recording_without_the_key_is_refused_clearly(
+    store: Store, call: RecordedCall, tmp_path: Path
+) -> None:
+    encrypt_in_place(call.mix, generate_key())
+    out = tmp_path / "client.wav"
+    with pytest.raises(ReleaseRefused, match="key"):
+        await create_release(store, ReleaseRecords.of(store), FakeGovernance(), request(call, out))
+    assert not out.exists()

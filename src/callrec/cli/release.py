@@ -13,9 +13,11 @@ from uuid import UUID
 
 import click
 
-from callrec.cli.access import access_config
+from callrec.cli.access import access_config, encryption_config
 from callrec.cli.context import Context, json_option, pass_ctx
 from callrec.cli.output import emit_json, table
+from callrec.governance.crypto import load_key
+from callrec.governance.errors import CryptoError
 from callrec.governance.settings import acting_user
 from callrec.release import (
     Format,
@@ -85,10 +87,15 @@ def make_group(governance: GovernanceFactory) -> click.Group:
                output: Path, as_json: bool) -> None:
         """Build the client copy of RECORDING_ID in one step and record the release."""
         actor = acting_user(access_config(ctx))
+        try:
+            key = load_key(encryption_config(ctx))
+        except CryptoError as exc:
+            raise click.ClickException(f"encryption key: {exc}") from exc
         req = ReleaseRequest(
             recording_id=recording_id, request_ref=request_ref, output=output,
             reviewer=reviewer or actor, reviewed=reviewed, actor=actor, redactions=redactions,
-            redact_mode=RedactMode(redact_mode), format=output_format(output, fmt))
+            redact_mode=RedactMode(redact_mode), format=output_format(output, fmt),
+            key=key)
 
         async def work(store: Store) -> Release:
             return await create_release(store, ReleaseRecords.of(store), governance(store), req)

@@ -9,9 +9,12 @@ leave for a client without its row in `releases`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +22,8 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from callrec.audio import AudioError, file_facts
+from callrec.governance.crypto import is_encrypted, plaintext_chunks
+from callrec.governance.errors import CryptoError
 from callrec.release.errors import ReleaseError, ReleaseRefused
 from callrec.release.export import encode_mp3, sha256_file
 from callrec.release.plan import EditPlan, HoldOffsets, Span, plan_release
@@ -49,6 +54,7 @@ class ReleaseRequest:
     redactions: tuple[Span, ...] = ()
     redact_mode: RedactMode = RedactMode.BEEP
     format: Format = Format.WAV
+    key: bytes | None = field(default=None, repr=False)  # for recordings encrypted at rest
 
     def audit_detail(self) -> dict[str, Any]:
         return {"request_ref": self.request_ref, "reviewer": self.reviewer,
@@ -107,9 +113,10 @@ async def _create(store: Store, records: ReleaseRecords, req: ReleaseRequest,
     rec = await _releasable(store, req.recording_id)
     _check_output(req.output, rec)
     holds = await _holds(store, rec)
-    source = await asyncio.to_thread(_source, rec)
-    plan = plan_release(source.duration_ms, hold_offsets(holds, rec.id), req.redactions)
-    rendered, digest = await asyncio.to_thread(_produce, source.path, plan, req, ffmpeg)
+    with tempfile.TemporaryDirectory(prefix="callrec-release-") as scratch:
+        source = await asyncio.to_thread(_source, rec, req.key, Path(scratch))
+        plan = plan_release(source.duration_ms, hold_offsets(holds, rec.id), req.redactions)
+        rendered, digest = await asyncio.to_thread(_produce, source.path, plan, req, ffmpeg)
     release = _release(req, rec, source, plan, rendered, digest, reviewed_at, now())
     try:
         await records.add(release)
@@ -161,13 +168,15 @@ def _check_output(out: Path, rec: Recording) -> None:
         raise ReleaseRefused(f"{out} is one of the recording's own files")
 
 
-def _source(rec: Recording) -> Source:
+def _source(rec: Recording, key: bytes | None, scratch: Path) -> Source:
     """The stereo file (caller left, agent right) if present, else the mix. The mix is checked
-    against the SHA-256 taken at finalisation: a copy of altered evidence must not go out."""
+    against the SHA-256 taken at finalisation: a copy of altered evidence must not go out. A file
+    encrypted at rest is decrypted into ``scratch`` (a private temporary directory) and checked
+    there, so the rendering below only ever reads verified plaintext."""
     mix = Path(rec.file_mix)
     try:
         if mix.exists() and rec.sha256 is not None:
-            actual = file_facts(mix).sha256
+            actual = _plaintext_sha256(mix, key)
             if actual != rec.sha256:
                 raise ReleaseRefused(f"{mix} no longer matches its recorded SHA-256 "
                                      f"({rec.sha256[:12]}… vs {actual[:12]}…): evidence altered")
@@ -175,10 +184,31 @@ def _source(rec: Recording) -> Source:
         path = stereo if stereo is not None and stereo.exists() else mix
         if not path.exists():
             raise ReleaseRefused(f"recording {rec.id}: no file to release ({path} is missing)")
+        if is_encrypted(path):
+            path = _decrypt_to(path, key, scratch / path.name)
         facts = file_facts(path)
     except AudioError as exc:
         raise ReleaseError(f"recording {rec.id}: {exc}") from exc
+    except CryptoError as exc:
+        raise ReleaseRefused(f"recording {rec.id}: {exc}") from exc
+    if path == stereo and rec.stereo_sha256 and facts.sha256 != rec.stereo_sha256:
+        raise ReleaseRefused(f"{stereo} no longer matches its recorded SHA-256: evidence altered")
     return Source(path, facts.sha256, facts.duration_ms)
+
+
+def _plaintext_sha256(path: Path, key: bytes | None) -> str:
+    digest = hashlib.sha256()
+    for chunk in plaintext_chunks(path, key):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _decrypt_to(path: Path, key: bytes | None, out: Path) -> Path:
+    with open(out, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        for chunk in plaintext_chunks(path, key):
+            fh.write(chunk)
+    return out
 
 
 def _produce(source: Path, plan: EditPlan, req: ReleaseRequest, ffmpeg: str

@@ -23,8 +23,10 @@ from callrec.config import Config
 from callrec.controller.agents import Agent, AgentPool
 from callrec.controller.controller import Controller
 from callrec.controller.deps import Deps
+from callrec.controller.diskspace import POLICIES, Policy
 from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Recorder
+from callrec.controller.sweep import Reason, Sweeper, SweepFinding, store_statuses
 from callrec.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -78,23 +80,62 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
             return [Agent(r.name, r.dial_string) for r in await store.list_agents() if r.enabled]
 
         rec = config.recordings
+        recorder = Recorder(ami, asterisk_dir=rec.asterisk_dir, local_dir=rec.local_dir,
+                            finalise_timeout=rec.finalise_timeout, min_free_bytes=rec.min_free_bytes,
+                            disk_policy=disk_policy(rec.disk_policy),
+                            cut_short_tolerance_ms=rec.cut_short_tolerance_ms)
         deps = Deps(ari=ari, store=store, evidence=evidence, pool=AgentPool(load_agents),
-                    recorder=Recorder(ami, asterisk_dir=rec.asterisk_dir, local_dir=rec.local_dir,
-                                      finalise_timeout=rec.finalise_timeout),
+                    recorder=recorder,
                     inbound=config.inbound, new_id=uuid.uuid4, now=utc_now)
         controller = Controller(deps)
+        sweeper = Sweeper(Path(rec.local_dir), store_statuses(store),
+                          quiet_seconds=max(60.0, 3 * rec.finalise_timeout))
         async with asyncio.TaskGroup() as tasks:
             writer = tasks.create_task(evidence.run(), name="evidence")
             events = tasks.create_task(controller.run(), name="controller")
+            sweeping = tasks.create_task(sweep_forever(sweeper, controller, evidence, deps,
+                                                       rec.sweep_interval), name="sweep")
             try:
                 yield Service(controller, evidence, store)
             finally:
+                sweeping.cancel()
                 events.cancel()
                 await controller.shutdown(config.shutdown_timeout)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(config.shutdown_timeout):
                         await evidence.drained()
                 writer.cancel()
+
+
+def disk_policy(value: str) -> Policy:
+    if value not in POLICIES:
+        raise SystemExit(f"callrec: recordings.disk_policy must be one of {POLICIES}, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+async def sweep_forever(sweeper: Sweeper, controller: Controller, evidence: EvidenceWriter,
+                        deps: Deps, interval: float) -> None:
+    """Find files a crash left open: at start-up (once the controller reconciled and the journal is
+    replayed, or live recordings would look orphaned), then every ``interval`` seconds."""
+    await controller.reconciled.wait()
+    while True:
+        await evidence.drained()
+        try:
+            for finding in await sweeper.run_once(controller.recordings_in_hand):
+                note_sweep_finding(finding, deps)
+        except StoreError as exc:
+            log.warning("sweep skipped: %s", exc)
+        await asyncio.sleep(interval)
+
+
+def note_sweep_finding(finding: SweepFinding, deps: Deps) -> None:
+    log.warning("sweep: %s %s (%s): %s", finding.reason, finding.path.name, finding.leg,
+                finding.outcome)
+    if finding.reason == Reason.UNSEALED and finding.leg == "mix" and finding.facts is not None:
+        facts = finding.facts
+        deps.record("recording_finalised", finding.recording_id, stopped_at=finding.last_write,
+                    duration_ms=facts.duration_ms, bytes=facts.bytes, sha256=facts.sha256,
+                    file_stereo=None, status="interrupted")
 
 
 async def serve(config: Config) -> None:

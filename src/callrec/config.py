@@ -50,6 +50,13 @@ class RecordingsConfig:
     asterisk_dir: str = "/var/spool/asterisk/callrec"
     local_dir: str = "/var/tmp/callrec/rootfs/var/spool/asterisk/callrec"
     finalise_timeout: float = 10.0
+    # MixMonitor ignores write errors: below this much free space, alarm and follow disk_policy.
+    min_free_bytes: int = 1 << 30
+    disk_policy: str = "carry_on"  # "refuse": do not start a recording on a nearly full disk
+    # A file shorter than the agent's time in the bridge by more than this was cut short (250 ms
+    # covers the sandbox's simulated phones, which start sending audio ~200 ms after answering).
+    cut_short_tolerance_ms: int = 250
+    sweep_interval: float = 300.0  # seconds between sweeps for crash-truncated files
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,10 @@ async def _emit(fake: FakeAmi, *events: dict[str, str | list[str]]) -> None:
     # The events reach the gateway a network round trip later, after wait_event has registered.
     for event in events:
         fake.emit(event)
+
+
+async def test_a_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    gateway = AmiGateway("127.0.0.1", 1, "u", "s")  # never connected: refusal comes first
+    with pytest.raises(AmiError, match="line break"):
+        await gateway.send({"Action": "Setvar", "Channel": "x",
+                            "Value": "1\r\nAction: Originate\r\nChannel: PJSIP/evil"})

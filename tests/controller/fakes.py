@@ -8,10 +8,10 @@ here instead of in production.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import inspect
 import itertools
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,7 @@ from callrec.config import InboundConfig
 from callrec.controller.agents import Agent, AgentPool
 from callrec.controller.controller import Controller
 from callrec.controller.deps import Deps
+from callrec.controller.diskspace import DiskVerdict
 from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Finalised, RecordingFiles
 from callrec.controller.session import CallSession
@@ -138,6 +139,12 @@ class FakeRecorder:
         self.journal = journal
         self._ids = itertools.count(1)
         self.start_error: Exception | None = None
+        self.disk = DiskVerdict(True, None)
+        self.recorded_ms = 1000  # what finalise reports as the file's duration
+        self.cut_short_tolerance_ms = 10**9  # off unless a test sets it
+
+    async def disk_verdict(self) -> DiskVerdict:
+        return self.disk
 
     def files(self, recording_id: UUID, started_at: datetime) -> RecordingFiles:
         return RecordingFiles.for_recording(recording_id, started_at, "/spool", "/local")
@@ -153,7 +160,8 @@ class FakeRecorder:
         return True
 
     async def finalise(self, files: RecordingFiles) -> Finalised:
-        facts = FileFacts(Path(files.local_mix), 8000, 8000, 1, 1000, 16044, "ab" * 32)
+        facts = FileFacts(Path(files.local_mix), 8 * self.recorded_ms, 8000, 1, self.recorded_ms,
+                          16 * self.recorded_ms + 44, "ab" * 32)
         return Finalised(facts, None, True)
 
 
@@ -292,7 +300,7 @@ class Rig:
         channel_id = self.journal.of("ari", "originate")[-1].args["channel_id"]
         return channel(channel_id, "PJSIP/agent1-00000002")
 
-    async def connect(self) -> dict[str, Any]:
+    async def connect(self, *, expect_recording: bool = True) -> dict[str, Any]:
         """From arrival to the agent in the mix bridge and MixMonitor started."""
         await self.reach_waiting()
         agent = await self.agent_rung()
@@ -302,7 +310,8 @@ class Rig:
         await self.send("ChannelLeftBridge", channel=CALLER, bridge=bridge(f"{self.mix()}-hold"))
         await self.send("ChannelEnteredBridge", channel=CALLER, bridge=bridge(self.mix()))
         await self.send("ChannelEnteredBridge", channel=agent, bridge=bridge(self.mix()))
-        await until(lambda: self.journal.of("ami", "start"), "MixMonitor started")
+        if expect_recording:
+            await until(lambda: self.journal.of("ami", "start"), "MixMonitor started")
         return agent
 
     async def handled(self) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from callrec.ami import AmiError
 from callrec.ari import Channel
+from callrec.controller.diskspace import DiskVerdict
 from tests.controller.fakes import ALICE, CALLER, INBOUND, LOCAL, Rig, bridge, in_order, until
 
 
@@ -282,3 +283,32 @@ async def test_a_ringing_leg_that_vanished_while_disconnected_does_not_stall_the
         await until(lambda: len(rig.journal.of("ari", "originate")) == 2, "ringing again", 1.0)
         await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
         await rig.ended(session)
+
+
+async def test_a_nearly_full_disk_with_policy_refuse_records_nothing_and_alarms() -> None:
+    async with Rig() as rig:
+        rig.recorder.disk = DiskVerdict(False, "recordings disk low: recording refused")
+        session = await rig.call_arrives()
+        agent = await rig.connect(expect_recording=False)
+        await until(lambda: rig.stored("recording_status"), "the recording marked failed")
+        await rig.send("ChannelHangupRequest", channel=agent, cause=16)
+        await rig.ended(session)
+    assert not rig.journal.of("ami", "start")  # MixMonitor was never asked
+    assert [e["status"] for e in rig.stored("recording_status")] == ["failed"]
+    alarms = [e["detail"]["message"] for e in rig.stored("add_call_event") if e["kind"] == "alarm"]
+    assert any("disk low" in a for a in alarms)
+
+
+async def test_a_file_shorter_than_the_agents_time_in_the_bridge_is_sealed_incomplete() -> None:
+    async with Rig() as rig:
+        rig.recorder.cut_short_tolerance_ms = 50  # the rig's clock ticks 100 ms per event
+        rig.recorder.recorded_ms = 0  # the disk filled up: MixMonitor wrote nothing
+        session = await rig.call_arrives()
+        agent = await rig.connect()
+        await rig.send("ChannelHangupRequest", channel=agent, cause=16)
+        await rig.ended(session)
+        await until(lambda: rig.stored("recording_finalised"), "the recording sealed")
+    [sealed] = rig.stored("recording_finalised")
+    assert sealed["status"] == "incomplete"
+    alarms = [e["detail"]["message"] for e in rig.stored("add_call_event") if e["kind"] == "alarm"]
+    assert any("cut short" in a for a in alarms)

@@ -74,6 +74,15 @@ def _error_text(reply: AmiMessage) -> str:
     return ": ".join(part for part in parts if part) or f"Response: {reply.name or '?'}"
 
 
+def _refuse_line_breaks(action: Mapping[str, Value], name: str) -> None:
+    """AMI is line-based and panoramisk joins headers with raw CRLF: a value carrying a line break
+    would smuggle in headers or a whole second action. Nothing legitimate needs one."""
+    for key, value in action.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any("\r" in str(v) or "\n" in str(v) for v in [key, *values]):
+            raise AmiError(f"refusing a line break in AMI header {key!r}", name)
+
+
 def _lookup(action: Mapping[str, Value], key: str) -> str:
     for name, value in action.items():
         if name.lower() == key.lower():
@@ -203,6 +212,7 @@ class AmiGateway:
         and when not connected.
         """
         name = _lookup(action, "Action")
+        _refuse_line_breaks(action, name)
         manager = self._manager
         if manager is None or not self._logged_in.is_set():
             raise AmiError("not connected to Asterisk", name)

@@ -28,6 +28,7 @@ class Controller:
         self._owners: dict[str, CallSession] = {}  # channel / bridge / playback id -> call
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        self.reconciled = asyncio.Event()  # the first reconcile after start-up is done
         self._adopter = Adopter(deps, self._session)
 
     async def run(self) -> None:
@@ -37,6 +38,7 @@ class Controller:
                 self.connected.set()
                 log.info("ARI connected: application active")
                 await self.reconcile()
+                self.reconciled.set()
             elif isinstance(item, Disconnected):
                 self.connected.clear()
                 log.warning("ARI disconnected: %s", item.reason)
@@ -185,6 +187,11 @@ class Controller:
                 session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
             if session.caller.id not in alive:
                 session.submit(p.CallerLeft(now))
+
+    def recordings_in_hand(self) -> set[UUID]:
+        """Recordings this controller is running or still sealing: the sweep leaves them alone."""
+        return {rid for session in self.calls.values()
+                for rid in (*session.effects.running, *session.effects.finalising)}
 
     # ---------------------------------------------------------------------------- lifecycle
     def _spawn(self, coro: object, name: str) -> None:

@@ -14,6 +14,7 @@ from callrec import policy as p
 from callrec.ami import AmiError
 from callrec.ari import AriError
 from callrec.controller.agents import Agent
+from callrec.controller.diskspace import cut_short
 from callrec.controller.ivr import collect_client_number
 from callrec.controller.recorder import RecordingFiles
 from callrec.controller.translate import AgentLegRef
@@ -37,6 +38,7 @@ class Effects:
         self.s = session
         self.d = session.deps
         self.running: dict[UUID, Running] = {}  # recording id -> segment being recorded
+        self.finalising: set[UUID] = set()  # stopped, files not sealed yet (the sweep skips them)
         self.announcement_id = self.d.new_id()
         self.hold_id: UUID | None = None
 
@@ -52,6 +54,7 @@ class Effects:
         log.debug("call %s: MixMonitor start %.1f ms after the agent entered", self.s.call_id,
                   (self.d.now() - seg.started_at).total_seconds() * 1000)
         try:
+            await self._room_to_record()
             asterisk_id = await self.d.recorder.start(leg.channel_name, files)
             log.debug("call %s: MixMonitor started %.1f ms after the agent entered", self.s.call_id,
                       (self.d.now() - seg.started_at).total_seconds() * 1000)
@@ -75,6 +78,13 @@ class Effects:
             self.d.record("call_answered", self.s.call_id,
                                                                              seg.started_at)
 
+    async def _room_to_record(self) -> None:
+        verdict = await self.d.recorder.disk_verdict()
+        if verdict.alarm:
+            await self._Alarm(p.Alarm(verdict.alarm))
+        if not verdict.record:
+            raise AmiError(verdict.alarm or "disk full", "MixMonitor")  # refused like Asterisk would
+
     async def _StopRecording(self, c: p.StopRecording) -> None:
         run = self.running.pop(c.segment.recording_id, None)
         if run is None:
@@ -82,20 +92,33 @@ class Effects:
         await self.d.recorder.stop(run.channel_name, run.asterisk_id)
         self.d.record("recording_stop_requested",
             c.segment.recording_id, c.at, c.reason.value)
+        self.finalising.add(c.segment.recording_id)
         self.s.spawn(self._finalise(run, c.at), "finalise")
 
     async def _finalise(self, run: Running, stopped_at: datetime) -> None:
+        try:
+            await self._seal(run, stopped_at)
+        finally:
+            self.finalising.discard(run.segment.recording_id)
+
+    async def _seal(self, run: Running, stopped_at: datetime) -> None:
         done = await self.d.recorder.finalise(run.files)
         rid = run.segment.recording_id
         if done.facts is None:
             self.d.record("recording_status", rid, "failed")
             return
         facts = done.facts
+        in_bridge = _offset_ms(run.segment.started_at, stopped_at)
+        short = cut_short(facts.duration_ms, in_bridge, self.d.recorder.cut_short_tolerance_ms)
+        if short:
+            # MixMonitor ignores write errors: a full disk shows only as a file that ends early.
+            await self._Alarm(p.Alarm(f"recording {rid} cut short: {facts.duration_ms} ms recorded,"
+                                      f" agent in the bridge {in_bridge} ms"))
         self.d.record("recording_finalised",
             rid, stopped_at=stopped_at, duration_ms=facts.duration_ms, bytes=facts.bytes,
             sha256=facts.sha256, file_stereo=str(done.stereo.path) if done.stereo else None,
             stereo_sha256=done.stereo.sha256 if done.stereo else None,
-            status="complete" if done.complete else "incomplete")
+            status="complete" if done.complete and not short else "incomplete")
 
     # ---------------------------------------------------------------------------------- prompts
     async def _PlayAnnouncement(self, c: p.PlayAnnouncement) -> None:

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from callrec.ami import AmiError, AmiGateway
 from callrec.audio import FileFacts, file_facts, merge_legs, repair_wav_header, wait_closed
+from callrec.controller.diskspace import DiskError, DiskVerdict, Policy, decide_disk, probe
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,27 @@ class Finalised:
 
 class Recorder:
     def __init__(self, ami: AmiGateway, *, asterisk_dir: str, local_dir: str,
-                 finalise_timeout: float) -> None:
+                 finalise_timeout: float, min_free_bytes: int = 0,
+                 disk_policy: Policy = "carry_on", cut_short_tolerance_ms: int = 250) -> None:
         self._ami = ami
         self._asterisk_dir = asterisk_dir
         self._local_dir = local_dir
         self._finalise_timeout = finalise_timeout
+        self._min_free = min_free_bytes
+        self._disk_policy = disk_policy
+        self.cut_short_tolerance_ms = cut_short_tolerance_ms
+
+    @property
+    def local_dir(self) -> str:
+        return self._local_dir
+
+    async def disk_verdict(self) -> DiskVerdict:
+        """May a recording start? MixMonitor itself would never say the disk is full."""
+        try:
+            free, total = await asyncio.to_thread(probe, self._local_dir)
+        except DiskError as exc:
+            return DiskVerdict(True, str(exc))
+        return decide_disk(free, total, self._min_free, self._disk_policy)
 
     def files(self, recording_id: UUID, started_at: datetime) -> RecordingFiles:
         return RecordingFiles.for_recording(recording_id, started_at, self._asterisk_dir,

@@ -71,6 +71,9 @@ class InboundConfig:
     max_attempts: int = 3
     ring_timeout: int = 20
     moh_class: str = "callrec"
+    # Dialplan context holding the numbers agents may blind-transfer to; used when callrec carries
+    # out a REFER itself (the agent's channel has PJSIP_TRANSFER_HANDLING(ari-only)).
+    transfer_context: str = "callrec-transfer"
     queue: str = "general"
     business_unit: str = ""
 

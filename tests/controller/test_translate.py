@@ -204,3 +204,29 @@ def test_any_event_sequence_translates_to_policy_events_only(events: list[AriEve
         if isinstance(result, p.AgentJoined):
             assert event.type == "ChannelEnteredBridge"
             assert event.bridge is not None and event.bridge.id == MIX
+
+
+def refer(source: dict[str, Any], destination: str, **refer_to: Any) -> AriEvent:
+    """ChannelTransfer: an agent's REFER that Asterisk leaves to the app (ari-only handling)."""
+    return ari_event("ChannelTransfer", state="requested",
+                     referred_by={"source_channel": source},
+                     refer_to={"requested_destination": {"protocol_id": "x",
+                                                         "destination": destination}, **refer_to})
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (refer(AGENT, "sip:2000@pbx.example;transport=udp"),
+         p.TransferRequested(T0, "Local/2000@callrec-transfer", StopReason.BLIND_TRANSFER)),
+        (refer(AGENT, "target"),
+         p.TransferRequested(T0, "Local/target@callrec-transfer", StopReason.BLIND_TRANSFER)),
+        (refer(AGENT, "sip:../../etc@x"), p.AgentLeft(T0, AGENT_ID, StopReason.LEFT_BRIDGE)),
+        (refer(AGENT, "sip:2000@x", destination_channel=STRANGER),
+         p.AgentLeft(T0, AGENT_ID, StopReason.LEFT_BRIDGE)),
+        (refer(STRANGER, "sip:2000@x"), None),
+    ],
+    ids=["blind", "bare-exten", "undiallable-stops-anyway", "attended-stops-anyway", "not-ours"],
+)
+def test_a_refer_left_to_callrec(event: AriEvent, expected: p.Event | None) -> None:
+    assert translate(event, ROLES, lambda: UUID(int=99)) == expected

@@ -169,6 +169,17 @@ def test_controller_transfer_stops_before_moving_the_caller() -> None:
     assert state.phase is Phase.TRANSFERRED and state.recording is None
 
 
+def test_a_refer_left_to_the_controller_is_stopped_and_noted_as_blind() -> None:
+    _, commands = p.decide(connected(), p.TransferRequested(at(40), "Local/2000@ctx",
+                                                            StopReason.BLIND_TRANSFER))
+    [stop] = [c for c in commands if isinstance(c, p.StopRecording)]
+    [note] = [c for c in commands if isinstance(c, p.NoteTransfer)]
+    assert stop.reason is StopReason.BLIND_TRANSFER and (note.kind, note.target) == (
+        "blind", "Local/2000@ctx")
+    assert kinds(list(commands)).index(p.StopRecording) < kinds(list(commands)).index(
+        p.TransferCaller)
+
+
 def test_requeue_starts_a_new_segment_without_a_second_announcement() -> None:
     state, commands = p.decide(connected(), p.RequeueRequested(at(40)))
     assert state.phase is Phase.WAITING and p.PlayAnnouncement not in kinds(list(commands))

@@ -84,7 +84,7 @@ class CallSession:
 
     def roles(self) -> Roles:
         return Roles(self.caller.id, self.mix_bridge, {k: v.ref for k, v in self.legs.items()},
-                     frozenset(self.transferees))
+                     frozenset(self.transferees), self.deps.inbound.transfer_context)
 
     async def apply(self, event: p.Event) -> None:
         self.state, commands = p.decide(self.state, event)

@@ -7,6 +7,7 @@ on its own; the policy stops the recording on the first and ignores the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -34,6 +35,7 @@ class Roles:
     mix_bridge: str
     agent_legs: Mapping[str, AgentLegRef] = field(default_factory=dict)  # by channel id
     transferees: frozenset[str] = frozenset()  # channels the caller was handed to
+    transfer_context: str = "callrec-transfer"  # where agents' blind-transfer numbers are dialled
 
 
 
@@ -44,6 +46,8 @@ def translate(event: AriEvent, roles: Roles, new_id: Callable[[], UUID]) -> p.Ev
     channel_id = channel.id if channel else None
     if event.type in _TRANSFERS:
         return _transfer(event, roles)
+    if event.type == "ChannelTransfer":
+        return _refer_left_to_us(event, roles)
     if event.type == "StasisStart" and event.replace_channel is not None:
         replaced = event.replace_channel.id
         if replaced in roles.agent_legs:
@@ -114,3 +118,30 @@ def _in_mix(event: AriEvent, roles: Roles) -> bool:
 
 def _left_mix(event: AriEvent, roles: Roles) -> bool:
     return event.type == "ChannelLeftBridge" and _in_mix(event, roles)
+
+
+_DIALLABLE = re.compile(r"[A-Za-z0-9+*#_.-]{1,64}")
+
+
+def _refer_left_to_us(event: AriEvent, roles: Roles) -> p.Event | None:
+    """ChannelTransfer: with PJSIP_TRANSFER_HANDLING(ari-only) Asterisk only reports the agent's
+    REFER and does nothing; the caller stays in our bridge until we move them. A blind REFER becomes
+    a move the controller carries out (stopping the recording first); anything else (an attended
+    REFER, an unusable destination) still stops the recording at once as a departure."""
+    source = _path(event.raw, "referred_by", "source_channel", "id")
+    if source not in roles.agent_legs:
+        return None
+    destination = _path(event.raw, "refer_to", "requested_destination", "destination")
+    user = destination.removeprefix("sip:").removeprefix("sips:").split("@", 1)[0].split(";")[0]
+    if _path(event.raw, "refer_to", "destination_channel", "id") or not _DIALLABLE.fullmatch(user):
+        return p.AgentLeft(event.timestamp, source, p.StopReason.LEFT_BRIDGE)
+    return p.TransferRequested(event.timestamp, f"Local/{user}@{roles.transfer_context}",
+                               p.StopReason.BLIND_TRANSFER)
+
+
+def _path(raw: Mapping[str, object], *keys: str) -> str:
+    """A nested string field of the raw event, or "" (ChannelTransfer is not parsed into models)."""
+    value: object = raw
+    for key in keys:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, str) else ""

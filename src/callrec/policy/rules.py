@@ -190,7 +190,7 @@ def _with_target(commands: tuple[Command, ...], target: str | None) -> tuple[Com
 def _controller_transfer(state: CallState, event: TransferRequested) -> Decision:
     assert state.agent is not None
     # Stop BEFORE the caller is moved, so nothing the target says can reach the file.
-    commands = _with_target(_stop(state, StopReason.CONTROLLER_TRANSFER, event.at), event.target)
+    commands = _with_target(_stop(state, event.reason, event.at), event.target)
     new = _without_agent(state, Phase.TRANSFERRED, event.at)
     return new, (*commands, ReleaseAgent(state.agent.channel_id), TransferCaller(event.target),
                  NotePhase(Phase.TRANSFERRED, event.at))

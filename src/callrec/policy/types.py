@@ -117,10 +117,12 @@ class AgentLeft:
 
 @dataclass(frozen=True, slots=True)
 class TransferRequested:
-    """An operator asked the controller to move the caller elsewhere (`callrec calls transfer`)."""
+    """The controller must move the caller elsewhere: an operator asked (`callrec calls transfer`),
+    or the agent sent a REFER that Asterisk left to us (PJSIP_TRANSFER_HANDLING(ari-only))."""
 
     at: datetime
     target: str
+    reason: StopReason = StopReason.CONTROLLER_TRANSFER
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from callrec.dialer.errors import DialerConfigError
+from callrec.dialer.settings import DialerConfig, dialer_config
 from callrec.governance.errors import GovernanceError
 from callrec.governance.settings import (
     AccessConfig, EncryptionConfig, RetentionConfig, retention_config,
@@ -93,6 +95,7 @@ class Config:
     access: AccessConfig = field(default_factory=AccessConfig)
     encryption: EncryptionConfig = field(default_factory=EncryptionConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    dialer: DialerConfig = field(default_factory=DialerConfig)
     agents: tuple[AgentEntry, ...] = ()
     shutdown_timeout: float = 10.0
     # Controller state on local disk: the evidence journal kept while PostgreSQL is unreachable.
@@ -107,7 +110,12 @@ def load(path: str | os.PathLike[str] | None = None,
     sections = {}
     for f in fields(Config):
         default = getattr(config, f.name)
-        if f.name == "retention":  # tables of classes, not flat keys: parsed on their own
+        if f.name == "dialer":  # nested tables (business units, windows): parsed on their own
+            try:
+                sections["dialer"] = dialer_config(data.pop("dialer", {}), environ)
+            except DialerConfigError as exc:
+                raise ConfigError(str(exc)) from exc
+        elif f.name == "retention":  # tables of classes, not flat keys: parsed on their own
             try:
                 sections["retention"] = retention_config(data.pop("retention", {}))
             except GovernanceError as exc:

@@ -11,7 +11,7 @@ import click
 
 from callrec import app
 from callrec.ari import AriClient, AriError
-from callrec.cli import access, recordings_ops, release, retention, timeline
+from callrec.cli import access, dial, recordings_ops, release, retention, timeline
 from callrec.cli.context import Context, call_id_arg, json_option, pass_ctx
 from callrec.cli.output import emit_json, table
 from callrec.governance.ports import ChainedAuditSink, GrantAuthoriser
@@ -204,3 +204,4 @@ retention.register(main)
 recordings_ops.register(main)
 release.register(main, governance=_governance)
 timeline.register(main)
+dial.register(main)

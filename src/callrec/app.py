@@ -69,7 +69,7 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
         await sync_agents(store, config)
         a = config.asterisk
         ami = AmiGateway(a.ami_host, a.ami_port, a.ami_user, a.ami_secret,
-                         action_timeout=a.ami_timeout)
+                         action_timeout=a.ami_timeout, events=False)
         await ami.connect()
         stack.push_async_callback(ami.close)
         ari = await stack.enter_async_context(AriClient(a.ari_url, a.ari_user, a.ari_password, a.app))

@@ -94,3 +94,15 @@ async def test_events_websocket_delivers_the_life_of_a_real_channel() -> None:
     assert channel.id == channel_id and channel.name.startswith("UnicastRTP/")
     assert started.timestamp <= ended.timestamp
     assert started.timestamp.utcoffset() is not None
+
+
+async def test_an_event_filter_is_really_applied() -> None:
+    async with client() as ari:
+        stream = ari.events()
+        async with asyncio.timeout(5.0):
+            async for item in stream:
+                if isinstance(item, Connected):
+                    break
+        await ari.drop_events(["ChannelVarset", "Dial"])
+        app = await ari.application()
+        assert {e["type"] for e in app["events_disallowed"]} == {"ChannelVarset", "Dial"}

@@ -104,7 +104,11 @@ class AmiGateway:
         connect_timeout: float = 5.0,
         reconnect_delay: float = 1.0,
         ping_interval: int = 10,
+        events: bool = True,
     ) -> None:
+        """``events=False`` logs in with ``Events: off``: a controller that only sends actions
+        should not parse the ~90 events Asterisk would push per call."""
+        self._events = events
         self._address = (host, port)
         self._credentials = (username, secret)
         self._action_timeout = action_timeout
@@ -147,6 +151,7 @@ class AmiGateway:
             self._on_login_result, loop=loop, host=host, port=port, username=username,
             secret=secret, ping_delay=self._ping_interval, ping_interval=self._ping_interval,
             on_disconnect=self._on_disconnect, log=logging.getLogger("callrec.ami.panoramisk"),
+            events="on" if self._events else "off",
         )
         # panoramisk int()s its reconnect_timeout option; the attribute itself takes a float.
         self._manager.reconnect_timeout = self._reconnect_delay

@@ -19,6 +19,10 @@ from callrec.controller.session import CallSession
 log = logging.getLogger(__name__)
 
 CONTROL_EVENT = "callrec-control"  # ARI user event the CLI sends: {call_id, action, target}
+# Events callrec never reads (translate.py and the session consume the rest).
+UNUSED_EVENTS = ("ChannelVarset", "ChannelDialplan", "ChannelCallerId", "ChannelConnectedLine",
+                 "ChannelStateChange", "Dial", "PlaybackStarted", "ChannelTalkingStarted",
+                 "ChannelTalkingFinished")
 
 
 class Controller:
@@ -37,6 +41,7 @@ class Controller:
             if isinstance(item, Connected):
                 self.connected.set()
                 log.info("ARI connected: application active")
+                await self._filter_events()
                 await self.reconcile()
                 self.reconciled.set()
             elif isinstance(item, Disconnected):
@@ -187,6 +192,14 @@ class Controller:
                 session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
             if session.caller.id not in alive:
                 session.submit(p.CallerLeft(now))
+
+    async def _filter_events(self) -> None:
+        """Half of what Asterisk sends an application is ChannelVarset and similar chatter; under
+        load, parsing it delays the ChannelEnteredBridge that starts a recording."""
+        try:
+            await self.deps.ari.drop_events(UNUSED_EVENTS)
+        except AriError as exc:
+            log.info("ARI event filter not applied (%s): carrying on with every event", exc)
 
     def recordings_in_hand(self) -> set[UUID]:
         """Recordings this controller is running or still sealing: the sweep leaves them alone."""

@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VENV
 
-.PHONY: deps sandbox sandbox-down test test-unit demo lint clean
+.PHONY: deps sandbox sandbox-down test test-unit demo lint clean bench-load
 
 deps:
 	scripts/install-deps.sh
@@ -22,7 +22,7 @@ test: sandbox
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: deps
-	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e" tests/policy tests/audio tests/ari tests/ami tests/controller
+	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e" tests/policy tests/audio tests/ari tests/ami tests/controller tests/bench
 
 demo: sandbox
 	$(PY) scripts/demo.py
@@ -32,3 +32,10 @@ lint:
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis
+
+bench-load: sandbox
+	$(PY) -m benchmarks.load.run
+
+.PHONY: bench
+bench: sandbox
+	$(PY) -m benchmarks.run $(BENCH_ARGS)

@@ -77,12 +77,13 @@ class RecordingRow:
 # The page is chosen first over the filtered, sorted keys; everything else (the call's and the
 # agent's columns, the hold count, the legal-hold flag) is fetched afterwards for that page only.
 # In one flat query PostgreSQL would compute them for every row an OFFSET skips, and join the call
-# and the leg of every candidate row. The LEFT JOINs in the page query are removed by the planner
-# when no filter uses them (and become inner joins when one does).
-_PAGE: Final = sql.SQL(
-    "SELECT r.id, r.started_at, r.duration_ms FROM recordings r"
-    " LEFT JOIN calls c ON c.id = r.call_id LEFT JOIN agent_legs l ON l.id = r.agent_leg_id"
-)
+# and the leg of every candidate row. The page query reads only the sort key and the id, and joins
+# the call only when a filter reads it, so that an index holding those columns (migration 005)
+# answers it alone: a heap fetch per candidate row is what made deep pages and --agent slow
+# (even a LEFT JOIN the planner removes as unused keeps PostgreSQL 15 from an index-only scan).
+_PAGE: Final = sql.SQL("SELECT r.id, {key} FROM recordings r")
+_SORT_KEY: Final = {"started": sql.SQL("r.started_at"), "duration": sql.SQL("r.duration_ms")}
+_JOIN_CALL: Final = sql.SQL(" JOIN calls c ON c.id = r.call_id")
 _EXTRAS: Final = sql.SQL(
     "SELECT {columns}, c.direction, c.caller_number, c.client_number, c.queue, c.business_unit,"
     " l.agent_name, (SELECT count(*) FROM holds h WHERE h.recording_id = r.id) AS hold_count,"
@@ -103,7 +104,19 @@ _UNDER_LEGAL_HOLD: Final = ("r.id = ANY (ARRAY (SELECT recording_id FROM legal_h
 _WITH_HOLDS: Final = "EXISTS (SELECT 1 FROM holds h WHERE h.recording_id = r.id)"
 
 
-def _conditions(f: RecordingFilter) -> tuple[list[sql.SQL], list[Any]]:
+# Filters on the call's columns: the page query joins calls only when one of them is set.
+_ON_CALL: Final = frozenset({"c.caller_number = %s", "c.client_number = %s", "c.direction = %s",
+                             "c.business_unit = %s", "c.queue = %s"})
+
+
+@dataclass(frozen=True)
+class _Where:
+    terms: tuple[sql.SQL, ...]
+    params: tuple[Any, ...]
+    on_call: bool = False  # a term reads the call's columns
+
+
+def _conditions(f: RecordingFilter) -> _Where:
     """WHERE terms and their parameters for the filters that are set. The terms are constants;
     only values travel, as parameters."""
     valued: tuple[tuple[str, Any], ...] = (
@@ -119,31 +132,33 @@ def _conditions(f: RecordingFilter) -> tuple[list[sql.SQL], list[Any]]:
         ("r.status = %s", f.status),
     )
     flags = ((_WITH_HOLDS, f.has_holds), (_UNDER_LEGAL_HOLD, f.legal_hold))
-    terms = [sql.SQL(term) for term, value in valued if value is not None]
-    terms += [sql.SQL(term) for term, wanted in flags if wanted]
-    return terms, [value for _, value in valued if value is not None]
+    used = [(term, value) for term, value in valued if value is not None]
+    terms = [sql.SQL(term) for term, _ in used] + [sql.SQL(t) for t, wanted in flags if wanted]
+    return _Where(tuple(terms), tuple(value for _, value in used),
+                  any(term in _ON_CALL for term, _ in used))
 
 
-def _query(f: RecordingFilter, terms: list[sql.SQL]) -> sql.Composed:
-    clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(terms) if terms else sql.SQL("")
-    page = _PAGE + clause + _ORDER[f.sort].format(alias=sql.Identifier("r")) + sql.SQL(
-        " LIMIT %s OFFSET %s")
-    outer = _EXTRAS.format(columns=_COLUMNS, page=page)
-    return outer + _ORDER[f.sort].format(alias=sql.Identifier("p"))
+def _query(f: RecordingFilter, where: _Where) -> sql.Composed:
+    joins = _JOIN_CALL if where.on_call else sql.SQL("")
+    clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where.terms) if where.terms else sql.SQL("")
+    order = _ORDER[f.sort].format(alias=sql.Identifier("r"))
+    page = (_PAGE.format(key=_SORT_KEY[f.sort]) + joins + clause + order
+            + sql.SQL(" LIMIT %s OFFSET %s"))
+    return _EXTRAS.format(columns=_COLUMNS, page=page) + order
 
 
 async def list_recordings(conn: AsyncConnection, f: RecordingFilter) -> list[RecordingRow]:
     """Call inside a transaction (the SET LOCAL ends with it)."""
-    terms, params = _conditions(f)
+    where = _conditions(f)
     # A page is at most a few thousand index probes; launching parallel workers costs more
     # (~20 ms measured on 1M rows) than it saves, and the planner does not count that.
     await conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    rows = await fetch_rows(conn, dict_row, _query(f, terms), [*params, f.limit, f.offset])
+    rows = await fetch_rows(conn, dict_row, _query(f, where), [*where.params, f.limit, f.offset])
     return [_row(row) for row in rows]
 
 
 async def get_recording_row(conn: AsyncConnection, id: UUID) -> RecordingRow | None:
-    query = _query(RecordingFilter(limit=1), [sql.SQL("r.id = %s")])
+    query = _query(RecordingFilter(limit=1), _Where((sql.SQL("r.id = %s"),), (id,)))
     rows = await fetch_rows(conn, dict_row, query, (id, 1, 0))
     return _row(rows[0]) if rows else None
 

@@ -98,12 +98,14 @@ FROM g WHERE i %% 10 < 3 ORDER BY i
 _RECORDINGS = """
 INSERT INTO recordings (id, call_id, agent_leg_id, segment, mixmonitor_id, file_mix, file_caller,
                         file_agent, file_stereo, started_at, stop_requested_at, stopped_at,
-                        stop_reason, duration_ms, bytes, sha256, stereo_sha256, status)
+                        stop_reason, duration_ms, bytes, sha256, stereo_sha256, status,
+                        agent_name)
 SELECT rg.rec_hex::uuid, g.id, rg.leg_id, CASE WHEN rg.j <= %(c)s THEN 1 ELSE 2 END,
        'callrec-' || rg.rec_hex, p.path || '-mix.wav', p.path || '-caller.wav',
        p.path || '-agent.wav', p.path || '-stereo.wav', t.at, t.at + rg.ms * interval '1 ms',
        t.at + rg.ms * interval '1 ms', 'agent_hangup', rg.ms, rg.ms::bigint * 16,
-       md5('a' || rg.j) || md5('b' || rg.j), md5('c' || rg.j) || md5('d' || rg.j), rg.status
+       md5('a' || rg.j) || md5('b' || rg.j), md5('c' || rg.j) || md5('d' || rg.j), rg.status,
+       rg.agent  -- what migration 007's trigger would look up: given, so a bulk seed stays fast
 FROM rg JOIN g ON g.i = rg.call
 CROSS JOIN LATERAL (SELECT g.started + interval '15 seconds' AS at) t
 CROSS JOIN LATERAL (SELECT '/var/spool/callrec/' || to_char(t.at, 'YYYY/MM/DD/') || rg.rec_hex

@@ -94,11 +94,10 @@ _EXTRAS: Final = sql.SQL(
 )
 _COLUMNS: Final = sql.SQL(", ").join(sql.Identifier("r", f.name) for f in fields(Recording))
 
-# Both sets are small and known up front, so they are computed once (an InitPlan) and the
-# recordings are then reached by index; as correlated filters PostgreSQL would rather walk the
+# The legal-hold set is small and known up front, so it is computed once (an InitPlan) and the
+# recordings are then reached by index; as a correlated filter PostgreSQL would rather walk the
 # whole table in time order looking for them.
-_BY_AGENT: Final = ("r.agent_leg_id = ANY (ARRAY (SELECT id FROM agent_legs"
-                    " WHERE agent_name = %s))")
+_BY_AGENT: Final = "r.agent_name = %s"  # filled from the agent leg by a trigger (migration 007)
 _UNDER_LEGAL_HOLD: Final = ("r.id = ANY (ARRAY (SELECT recording_id FROM legal_holds"
                             " WHERE released_at IS NULL))")
 _WITH_HOLDS: Final = "EXISTS (SELECT 1 FROM holds h WHERE h.recording_id = r.id)"

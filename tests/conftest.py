@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
@@ -23,6 +24,15 @@ from callrec.config import Config, load
 from tests.e2e.harness import Phones
 
 SERVER_DSN = os.environ.get("CALLREC_TEST_PG_DSN", "postgresql://callrec@127.0.0.1:55432/callrec")
+
+
+def require_listening(host: str, *ports: int) -> None:
+    """The sandbox's servers answer on these ports, or the test skips (fails in CI)."""
+    for port in ports:
+        try:
+            socket.create_connection((host, port), timeout=1.0).close()
+        except OSError as exc:
+            _unavailable(f"sandbox port {host}:{port} ({exc})")
 
 
 def _unavailable(what: str) -> None:

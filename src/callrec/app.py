@@ -132,10 +132,8 @@ def note_sweep_finding(finding: SweepFinding, deps: Deps) -> None:
     log.warning("sweep: %s %s (%s): %s", finding.reason, finding.path.name, finding.leg,
                 finding.outcome)
     if finding.reason == Reason.UNSEALED and finding.leg == "mix" and finding.facts is not None:
-        facts = finding.facts
-        deps.record("recording_finalised", finding.recording_id, stopped_at=finding.last_write,
-                    duration_ms=facts.duration_ms, bytes=facts.bytes, sha256=facts.sha256,
-                    file_stereo=None, status="interrupted")
+        deps.record_sealed(finding.recording_id, finding.last_write, finding.facts, None,
+                           "interrupted")
 
 
 async def serve(config: Config) -> None:

@@ -6,14 +6,13 @@ Skips when the pbx is not reachable - unless CI=true, where it fails.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import uuid
 
 import pytest
 
 from callrec.ami import AmiError, AmiGateway
 from callrec.ari import AriClient, Connected
+from tests.conftest import require_listening
 
 pytestmark = pytest.mark.e2e
 
@@ -22,13 +21,7 @@ HOST, AMI_PORT, ARI_PORT = "127.0.0.1", 5038, 8088
 
 @pytest.fixture(scope="module", autouse=True)
 def pbx_reachable() -> None:
-    for port in (AMI_PORT, ARI_PORT):
-        try:
-            socket.create_connection((HOST, port), timeout=1.0).close()
-        except OSError as exc:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"sandbox pbx not reachable at {HOST}:{port} and CI=true: {exc}")
-            pytest.skip(f"sandbox pbx not reachable at {HOST}:{port} (scripts/sandbox.sh up)")
+    require_listening(HOST, AMI_PORT, ARI_PORT)
 
 
 def gateway() -> AmiGateway:

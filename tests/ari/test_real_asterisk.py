@@ -8,14 +8,13 @@ not pass by skipping its real-server tests. Uses its own Stasis app name so it n
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from callrec.ari import AriClient, AriConflict, AriEvent, AriNotFound, Connected, StreamItem
+from tests.conftest import require_listening
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +23,7 @@ HOST, PORT = "127.0.0.1", 8088
 
 @pytest.fixture(scope="module", autouse=True)
 def pbx_reachable() -> None:
-    try:
-        socket.create_connection((HOST, PORT), timeout=1.0).close()
-    except OSError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"sandbox pbx ARI not reachable at {HOST}:{PORT} and CI=true: {exc}")
-        pytest.skip(f"sandbox pbx ARI not reachable at {HOST}:{PORT} (scripts/sandbox.sh up)")
+    require_listening(HOST, PORT)
 
 
 def client() -> AriClient:

@@ -117,9 +117,4 @@ class Adopter:
             recording.id, now, "controller_restart")
         done = await self.deps.recorder.finalise(
             self.deps.recorder.files(recording.id, recording.started_at))
-        facts = done.facts
-        self.deps.record("recording_finalised",
-            recording.id, stopped_at=now, duration_ms=facts.duration_ms if facts else None,
-            bytes=facts.bytes if facts else None, sha256=facts.sha256 if facts else None,
-            file_stereo=str(done.stereo.path) if done.stereo else None,
-            stereo_sha256=done.stereo.sha256 if done.stereo else None, status="interrupted")
+        self.deps.record_sealed(recording.id, now, done.facts, done.stereo, "interrupted")

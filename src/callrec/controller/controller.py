@@ -14,6 +14,7 @@ from callrec import policy as p
 from callrec.ari import AriError, AriEvent, Channel, Connected, Disconnected
 from callrec.controller.adopt import Adopter
 from callrec.controller.deps import Deps
+from callrec.controller.effects import Effects
 from callrec.controller.session import CallSession
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,7 @@ class Controller:
             return True
         if args[:1] == ("transferee",) and event.channel.id in self._owners:
             owner = self._owners[event.channel.id]
-            await owner.effects.ari_quiet(self.deps.ari.add_channel(owner.mix_bridge,
-                                                                    event.channel.id))
+            await Effects.ari_quiet(self.deps.ari.add_channel(owner.mix_bridge, event.channel.id))
             return True
         if event.channel.id in self._owners:
             return False  # an agent leg answering: its call handles it
@@ -227,13 +227,7 @@ class Controller:
         await asyncio.sleep(grace)
         if channel_id not in self._owners:
             log.info("hanging up unclaimed channel %s in Stasis", name)
-            await self._quiet_hangup(channel_id)
-
-    async def _quiet_hangup(self, channel_id: str) -> None:
-        try:
-            await self.deps.ari.hangup(channel_id)
-        except AriError:
-            pass
+            await Effects.ari_quiet(self.deps.ari.hangup(channel_id))
 
 
 def _ids(event: AriEvent) -> list[str]:

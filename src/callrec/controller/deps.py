@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from callrec.ari import AriClient
+from callrec.audio import FileFacts
 from callrec.config import InboundConfig
 from callrec.controller.agents import AgentPool
 from callrec.controller.evidence import EvidenceWriter
@@ -33,3 +34,12 @@ class Deps:
     def record(self, op: str, *args: Any, **kwargs: Any) -> None:
         """Queue one evidence fact: the Store method ``op`` applied to these arguments."""
         self.evidence.submit(Fact(op, args, kwargs))
+
+    def record_sealed(self, recording_id: UUID, stopped_at: datetime, mix: FileFacts | None,
+                      stereo: FileFacts | None, status: str) -> None:
+        """A recording's files are closed and measured: the one mapping onto its row."""
+        self.record("recording_finalised", recording_id, stopped_at=stopped_at,
+                    duration_ms=mix.duration_ms if mix else None,
+                    bytes=mix.bytes if mix else None, sha256=mix.sha256 if mix else None,
+                    file_stereo=str(stereo.path) if stereo else None,
+                    stereo_sha256=stereo.sha256 if stereo else None, status=status)

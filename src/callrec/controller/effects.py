@@ -114,11 +114,8 @@ class Effects:
             # MixMonitor ignores write errors: a full disk shows only as a file that ends early.
             await self._Alarm(p.Alarm(f"recording {rid} cut short: {facts.duration_ms} ms recorded,"
                                       f" agent in the bridge {in_bridge} ms"))
-        self.d.record("recording_finalised",
-            rid, stopped_at=stopped_at, duration_ms=facts.duration_ms, bytes=facts.bytes,
-            sha256=facts.sha256, file_stereo=str(done.stereo.path) if done.stereo else None,
-            stereo_sha256=done.stereo.sha256 if done.stereo else None,
-            status="complete" if done.complete and not short else "incomplete")
+        self.d.record_sealed(rid, stopped_at, facts, done.stereo,
+                             "complete" if done.complete and not short else "incomplete")
 
     # ---------------------------------------------------------------------------------- prompts
     async def _PlayAnnouncement(self, c: p.PlayAnnouncement) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from uuid import UUID
 
 from callrec import policy as p
-from callrec.ari import AriError, AriEvent, Channel
+from callrec.ari import AriEvent, Channel
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
 from callrec.controller.ivr import DigitBuffer
@@ -176,5 +176,3 @@ class CallSession:
 def _name(item: Inbox) -> str:
     return item.type if isinstance(item, AriEvent) else type(item).__name__
 
-
-__all__ = ["AriError", "CallSession", "Leg"]

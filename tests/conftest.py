@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import aiohttp
@@ -17,7 +18,7 @@ import psycopg
 import pytest
 import pytest_asyncio
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from callrec.ami import AmiGateway
 from callrec.config import Config, load
@@ -42,19 +43,36 @@ def _unavailable(what: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def e2e_dsn() -> Iterator[str]:
-    name = f"callrec_e2e_{secrets.token_hex(4)}"
+def pg_server() -> psycopg.Connection:
+    """An autocommit connection to the sandbox PostgreSQL server, to create and drop databases."""
     try:
-        with psycopg.connect(SERVER_DSN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return psycopg.connect(SERVER_DSN, autocommit=True, connect_timeout=3)
     except psycopg.Error as exc:
         _unavailable(f"PostgreSQL ({str(exc).strip().splitlines()[0]})")
-    params = conninfo_to_dict(SERVER_DSN)
-    params["dbname"] = name
-    yield make_conninfo(**params)
-    with psycopg.connect(SERVER_DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        raise  # not reached: _unavailable() skipped or failed the test
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A brand-new, empty database on the sandbox server while the block runs; its DSN. The one
+    way every suite gets its own database (dropped afterwards, even with sessions still open)."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with pg_server() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(SERVER_DSN, dbname=name)
+    finally:
+        with pg_server() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def e2e_dsn() -> Iterator[str]:
+    """The database `callrec serve` uses in the end-to-end suites: apart from the store tests'
+    (which empty theirs before each test), so a running controller never sees their rows."""
+    with throwaway_database("callrec_e2e") as dsn:
+        yield dsn
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from callrec.controller.evidence import EvidenceWriter
+from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.journal import Fact, Journal
 from callrec.store import StoreError
 
@@ -121,6 +121,37 @@ def test_facts_survive_the_round_trip_through_json() -> None:
     fact = Fact("hold_started", (UUID(int=5), datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)),
                 {"detail": {"k": UUID(int=6)}, "offset_ms": 1200, "recording_id": None})
     assert Fact.from_json(json.loads(json.dumps(fact.to_json()))) == fact
+
+
+def test_a_fact_keeps_its_id_through_the_journal_and_an_old_line_without_one_still_loads(
+        journal_path: Path) -> None:
+    fact = Fact("add_call_event", (UUID(int=1), datetime(2026, 1, 2, tzinfo=UTC), "phase", {}))
+    Journal(journal_path).append(fact)
+    with open(journal_path, "a") as fh:  # as journalled before facts had ids
+        fh.write('{"fact":{"op":"end_call","args":[],"kwargs":{}}}\n')
+    reloaded = Journal(journal_path)
+    assert reloaded.head() == fact and fact.id != Fact("add_call_event").id
+    reloaded.advance()
+    assert reloaded.head().op == "end_call"
+
+
+async def test_a_call_event_is_applied_with_its_facts_id_as_idempotency_key() -> None:
+    class Store:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, dict[str, object]]] = []
+
+        async def add_call_event(self, *args: object, **kwargs: object) -> None:
+            self.calls.append(("add_call_event", kwargs))
+
+        async def end_call(self, *args: object, **kwargs: object) -> None:
+            self.calls.append(("end_call", kwargs))
+
+    store = Store()
+    event, end = Fact("add_call_event"), Fact("end_call", kwargs={"outcome": "x"})
+    for fact in (event, end):
+        await store_applier(store)(fact)
+    assert store.calls == [("add_call_event", {"idempotency_key": event.id}),
+                           ("end_call", {"outcome": "x"})]
 
 
 async def test_a_fact_the_database_will_always_refuse_is_dropped_not_retried(db_and_writer) -> None:

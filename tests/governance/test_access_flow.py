@@ -211,5 +211,7 @@ async def test_the_release_ports_check_grants_and_write_to_the_chain(
     assert "unknown user" in (await authoriser.refusal("nobody", rec.id) or "")
     await sink.record("vera", "recordings.export", str(rec.id), "failed", {"reason": "disk"})
     cur = await raw.execute("SELECT outcome, detail FROM audit_log ORDER BY seq DESC LIMIT 1")
-    assert await cur.fetchone() == ("refused", {"reason": "disk", "failed": True})
+    assert await cur.fetchone() == ("failed", {"reason": "disk"})  # nothing was handed out
     assert (await audit_log.verify(db)).ok
+    with pytest.raises(ValueError, match="unknown audit outcome"):
+        await sink.record("vera", "recordings.export", str(rec.id), "maybe", {})

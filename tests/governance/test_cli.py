@@ -9,42 +9,20 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
 
 from callrec.cli import access, recordings_ops, retention
 from callrec.cli.main import main
+from tests.cli_fixtures import Run, cli_fixture, people_fixture  # noqa: F401  (fixtures)
 from tests.governance.conftest import Seeded, SeedRecording
 
 pytestmark = [pytest.mark.pg]
 
 for module in (access, recordings_ops, retention):
     module.register(main)  # idempotent: re-adding a command replaces it
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def cli(migrated_dsn: str, db: object) -> Run:
-    """`cli("vera", "recordings", "list")`: run as that user against the test database."""
-    def run(user: str, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Result:
-        env = {"CALLREC_DATABASE_DSN": migrated_dsn, "CALLREC_ACTING_USER": user,
-               "CALLREC_CONFIG": None, **(env or {})}
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == code, f"{args}: {result.output}"
-        return result
-    return run
-
-
-@pytest.fixture
-def people(cli: Run) -> None:
-    cli("root", "users", "add", "root", "--role", "admin")
-    for name, role in [("vera", "viewer"), ("amos", "approver"), ("aud", "auditor")]:
-        cli("root", "users", "add", name, "--role", role)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from callrec.cli.main import main
+from tests.cli_fixtures import Run, cli_fixture, people_fixture  # noqa: F401  (fixtures)
 from tests.governance.conftest import GOVERNANCE_TABLES, Seeded, SeedRecording
 from tests.store.conftest import EVIDENCE_TABLES
 
@@ -22,35 +22,11 @@ pytestmark = [pytest.mark.pg]
 
 SQL_TRICKS = ("1; DROP TABLE calls", "' OR 1=1 --", "x'); DROP TABLE agents;--",
               "Robert'); DROP TABLE users;--", "\\'; SELECT pg_sleep(10); --", "%s%s%s", "$$ $$")
-Run = Callable[..., Result]
 
 
 async def in_thread(cli: Run, *args: str, code: int = 0) -> Result:
     """The CLI runs its own event loop (asyncio.run): from an async test, give it a thread."""
     return await asyncio.to_thread(cli, *args, code=code)
-
-
-@pytest.fixture
-def cli(migrated_dsn: str, db: object) -> Run:
-    """`cli("vera", "recordings", "list")`: run as that user; checks the exit code and that any
-    failure is a clean message, not a traceback."""
-    def run(user: str, *args: str, code: int = 0) -> Result:
-        env = {"CALLREC_DATABASE_DSN": migrated_dsn, "CALLREC_ACTING_USER": user,
-               "CALLREC_CONFIG": None}
-        result = CliRunner().invoke(main, list(args), env=env)
-        assert result.exit_code == code, f"{args}: {result.output}"
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            f"{args} crashed: {result.exception!r}")
-        assert "Traceback" not in result.output
-        return result
-    return run
-
-
-@pytest.fixture
-def people(cli: Run) -> None:
-    cli("root", "users", "add", "root", "--role", "admin")
-    for name, role in [("vera", "viewer"), ("amos", "approver"), ("aud", "auditor")]:
-        cli("root", "users", "add", name, "--role", role)
 
 
 def tables_intact(dsn: str) -> None:

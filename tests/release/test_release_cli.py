@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from uuid import UUID
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -17,8 +18,8 @@ from callrec.cli.release import register
 from callrec.governance.access import Role
 from callrec.governance.service import Governance as GovernanceService
 from callrec.governance.service import Refusal
-from callrec.store.pool import Database
 from callrec.store import Store, StoreError
+from callrec.store.pool import Database
 from tests.release.evidence import RecordedCall, recorded_call
 
 register(main)  # what cli/main.py will do once wired; guarded against a second registration
@@ -69,6 +70,21 @@ def test_a_user_without_a_grant_is_refused_and_nothing_is_written(
 def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args), env=env)
     return result.exit_code, result.output
+
+
+def test_a_release_whose_pipeline_breaks_is_audited_as_failed(
+        call: RecordedCall, env: dict[str, str], migrated_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "client.mp3"
+    no_ffmpeg = {**env, "PATH": str(tmp_path / "empty-bin")}  # allowed, but MP3 cannot be made
+    code, text = invoke(no_ffmpeg, "release", "create", str(call.recording_id), "--request-ref",
+                        "R", "--reviewed", "-o", str(out))
+    assert code != 0 and "ffmpeg not found" in text and not out.exists()
+    with psycopg.connect(migrated_dsn) as conn:
+        last = conn.execute("SELECT actor, action, target, outcome FROM audit_log"
+                            " ORDER BY seq DESC LIMIT 1").fetchone()
+    assert last == ("rita", "recordings.export", str(call.recording_id), "failed")
+    code, text = invoke({**env, "CALLREC_ACTING_USER": "root"}, "audit", "verify")
+    assert code == 0 and "intact" in text, text
 
 
 def test_create_then_list(call: RecordedCall, env: dict[str, str], tmp_path: Path) -> None:

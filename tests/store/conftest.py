@@ -3,23 +3,21 @@ test session, migrated once, emptied before each test.
 
 Without a reachable server the tests skip -- unless CI=true, where they must fail.
 Start the server with `scripts/pg-sandbox.sh up`; override the server with CALLREC_TEST_PG_DSN.
+The databases come from tests/conftest.py (`throwaway_database`), as the end-to-end suites' do.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
 
 import psycopg
 import pytest
 import pytest_asyncio
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from callrec.store import Store, migrate
-
-DEFAULT_DSN = "postgresql://callrec@127.0.0.1:55432/callrec"
+from tests.conftest import SERVER_DSN, pg_server, throwaway_database
 
 # Child tables first is not needed with CASCADE, but listing them all documents the schema.
 EVIDENCE_TABLES = (
@@ -28,65 +26,24 @@ EVIDENCE_TABLES = (
 )
 
 
-def _server_dsn() -> str:
-    return os.environ.get("CALLREC_TEST_PG_DSN", DEFAULT_DSN)
-
-
-def _with_dbname(dsn: str, dbname: str) -> str:
-    return make_conninfo(dsn, dbname=dbname)
-
-
-def _unreachable(reason: str) -> None:
-    message = f"PostgreSQL sandbox unreachable ({reason}); run scripts/pg-sandbox.sh up"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _create_database(admin_dsn: str, prefix: str) -> str:
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return name
-
-
-def _drop_database(admin_dsn: str, name: str) -> None:
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        conn.execute(drop.format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="session")
 def pg_server_dsn() -> str:
     """DSN of a database on the server that we may connect to in order to create others."""
-    dsn = _server_dsn()
-    try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        _unreachable(str(exc).strip().splitlines()[0])
-    return dsn
+    with pg_server():
+        return SERVER_DSN
 
 
 @pytest.fixture
 def empty_database(pg_server_dsn: str) -> Iterator[Callable[[], str]]:
     """Factory of brand-new, unmigrated databases (dropped after the test); returns their DSNs."""
-    created: list[str] = []
-
-    def make() -> str:
-        created.append(_create_database(pg_server_dsn, "callrec_test_empty"))
-        return _with_dbname(pg_server_dsn, created[-1])
-
-    yield make
-    for name in created:
-        _drop_database(pg_server_dsn, name)
+    with ExitStack() as created:
+        yield lambda: created.enter_context(throwaway_database("callrec_test_empty"))
 
 
 @pytest.fixture(scope="session")
 def session_db_dsn(pg_server_dsn: str) -> Iterator[str]:
-    name = _create_database(pg_server_dsn, "callrec_test")
-    yield _with_dbname(pg_server_dsn, name)
-    _drop_database(pg_server_dsn, name)
+    with throwaway_database("callrec_test") as dsn:
+        yield dsn
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
+from uuid import uuid4
 
 import psycopg
 import pytest
 
+from callrec.governance import audit
 from callrec.store import Migration, Store, StoreError, bundled_migrations, migrate
 
 pytestmark = [pytest.mark.pg, pytest.mark.asyncio(loop_scope="session")]
@@ -94,3 +97,32 @@ async def test_duplicate_versions_are_refused(empty_database: Callable[[], str])
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
         with pytest.raises(StoreError, match="duplicate"):
             await migrate(conn, twins)
+
+
+async def test_008_keys_the_events_already_stored_and_widens_the_audit_outcomes(
+    empty_database: Callable[[], str],
+) -> None:
+    dsn = empty_database()
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await migrate(conn, [m for m in bundled_migrations() if m.version < 8])
+        call_id = uuid4()
+        await conn.execute("INSERT INTO calls (id, direction, caller_number, channel_id, started_at)"
+                           " VALUES (%s, 'inbound', '1', 'c', now())", (call_id,))
+        for _ in range(2):  # the same event twice: two rows before 008, and still two after it
+            await conn.execute("INSERT INTO call_events (call_id, at, kind) VALUES (%s, now(), 'x')",
+                               (call_id,))
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await _audit(conn, "failed")
+
+        assert (await migrate(conn))[0] == 8
+        cur = await conn.execute("SELECT count(DISTINCT idempotency_key) FROM call_events")
+        assert await cur.fetchone() == (2,)
+        await _audit(conn, "failed")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            await _audit(conn, "maybe")
+
+
+async def _audit(conn: psycopg.AsyncConnection, outcome: str) -> None:
+    async with conn.transaction():
+        await audit.append(conn, at=datetime.now(UTC), actor="rita", action="recordings.export",
+                           target="r", outcome=outcome, detail={})

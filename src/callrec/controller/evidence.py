@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Final
 
 from callrec.controller.journal import Fact, Journal
 from callrec.store import StoreError
@@ -20,11 +21,19 @@ log = logging.getLogger(__name__)
 
 Apply = Callable[[Fact], Awaitable[object]]
 
+# Store methods that append a row with no key of ours (call_events has a serial id): they take the
+# fact's own id as their idempotency key, so a fact applied just before a crash and replayed from the
+# journal after it adds no second row. Every other fact is keyed by our UUIDs or is an UPDATE.
+KEYED_BY_FACT: Final = frozenset({"add_call_event"})
+
 
 def store_applier(store: object) -> Apply:
     """Apply a fact by calling the Store method it names."""
     async def apply(fact: Fact) -> object:
-        return await getattr(store, fact.op)(*fact.args, **fact.kwargs)
+        kwargs = fact.kwargs
+        if fact.op in KEYED_BY_FACT:
+            kwargs = {**kwargs, "idempotency_key": fact.id}
+        return await getattr(store, fact.op)(*fact.args, **kwargs)
     return apply
 
 

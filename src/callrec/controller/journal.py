@@ -4,7 +4,9 @@ A fact is one store operation and its arguments (``Fact("agent_left", (leg_id, a
 so that it can be written to disk and applied later, in order. The journal is an append-only JSON-lines
 file: ``{"fact": …}`` lines, and ``{"done": 1}`` lines once the oldest pending fact was applied. Each
 line is fsync'd: a crash loses nothing it acknowledged, and replays at most the one fact that was being
-applied (an INSERT replayed is refused by its primary key and skipped).
+applied. Replaying a fact must therefore change nothing: an INSERT keyed by our own UUID is refused by
+its primary key, an UPDATE sets the same values again, and a row with no key of ours (a call event)
+takes the fact's own ``id``, minted with the fact and journalled with it, as its idempotency key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 
 @dataclass(frozen=True)
@@ -24,15 +26,18 @@ class Fact:
     op: str  # a Store method name
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
+    id: UUID = field(default_factory=uuid4)  # this fact, not a row: the same on every replay
 
     def to_json(self) -> dict[str, Any]:
-        return {"op": self.op, "args": [_encode(a) for a in self.args],
+        return {"op": self.op, "id": str(self.id), "args": [_encode(a) for a in self.args],
                 "kwargs": {k: _encode(v) for k, v in self.kwargs.items()}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fact:
+        # A line journalled before facts had ids gets a fresh one: it replays as it always did.
+        fact_id = UUID(data["id"]) if "id" in data else uuid4()
         return cls(str(data["op"]), tuple(_decode(a) for a in data["args"]),
-                   {k: _decode(v) for k, v in data["kwargs"].items()})
+                   {k: _decode(v) for k, v in data["kwargs"].items()}, fact_id)
 
 
 def _encode(value: Any) -> Any:

@@ -35,6 +35,7 @@ GENESIS: Final = "0" * 64
 AUDIT_LOCK_KEY: Final = int.from_bytes(b"cr-audit", "big")
 GRANTED: Final = "granted"
 REFUSED: Final = "refused"
+FAILED: Final = "failed"  # allowed, but the machinery broke: nothing was handed out
 
 _COLUMNS: Final = "seq, at, actor, action, target, outcome, detail, prev_hash, row_hash"
 

@@ -16,10 +16,9 @@ from callrec.governance.access import Action, decide
 from callrec.governance.service import Clock, utc_now
 from callrec.store.pool import Database
 
-# The audit log knows two outcomes: something was granted, or it was not. A caller's "failed"
-# (allowed, but its own machinery broke: nothing was handed out) is stored as refused, with
-# failed=true in the detail, so the log never claims a copy left that did not.
-_OUTCOMES = {"granted": audit.GRANTED, "refused": audit.REFUSED, "failed": audit.REFUSED}
+# Granted, refused by a rule, or failed: allowed, but the caller's own machinery broke and nothing
+# was handed out (migration 008; earlier such rows read refused with failed=true in the detail).
+_OUTCOMES = frozenset({audit.GRANTED, audit.REFUSED, audit.FAILED})
 
 
 class ChainedAuditSink:
@@ -31,10 +30,8 @@ class ChainedAuditSink:
                      detail: dict[str, Any]) -> None:
         if outcome not in _OUTCOMES:
             raise ValueError(f"unknown audit outcome {outcome!r}")
-        extra = {"failed": True} if outcome == "failed" else {}
         await audit.append_alone(self._db, at=self._clock(), actor=actor, action=action,
-                                 target=target, outcome=_OUTCOMES[outcome],
-                                 detail={**detail, **extra})
+                                 target=target, outcome=outcome, detail=detail)
 
 
 class GrantAuthoriser:

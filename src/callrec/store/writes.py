@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from callrec.store.errors import StoreError
 from callrec.store.pool import Database, utc
+
+# Either the new row's id, or (the key was seen before) the existing row's: both branches read the
+# same snapshot, which does not include the row this statement inserts, so exactly one answers.
+_ADD_CALL_EVENT: Final = (
+    "WITH added AS ("
+    " INSERT INTO call_events (idempotency_key, call_id, at, kind, detail)"
+    " VALUES (COALESCE(%s::uuid, gen_random_uuid()), %s, %s, %s, %s::jsonb)"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id)"
+    " SELECT id FROM added UNION ALL SELECT id FROM call_events WHERE idempotency_key = %s"
+)
 
 
 class StoreWrites:
@@ -39,15 +49,20 @@ class StoreWrites:
         )
 
     async def add_call_event(
-        self, call_id: UUID, at: datetime, kind: str, detail: dict[str, Any]
+        self, call_id: UUID, at: datetime, kind: str, detail: dict[str, Any],
+        *, idempotency_key: UUID | None = None,
     ) -> int:
-        """Append to the call's timeline; returns the event's id (ties on `at` keep this order)."""
+        """Append to the call's timeline; returns the event's id (ties on `at` keep this order).
+
+        The same `idempotency_key` again appends nothing and returns the first event's id: the
+        controller passes the id of the evidence fact, which a replay after a crash repeats.
+        Without one the event is always new."""
         event_id = await self._db.fetch_value(
-            "add call event",
-            "INSERT INTO call_events (call_id, at, kind, detail) VALUES (%s, %s, %s, %s::jsonb)"
-            " RETURNING id",
-            (call_id, utc(at), kind, _json_object(detail)),
+            "add call event", _ADD_CALL_EVENT,
+            (idempotency_key, call_id, utc(at), kind, _json_object(detail), idempotency_key),
         )
+        if event_id is None:  # only if the same key is being added concurrently, uncommitted
+            raise StoreError(f"call event {idempotency_key} is being added by another session")
         return int(event_id)
 
     async def set_client_number(self, call_id: UUID, client_number: str) -> None:

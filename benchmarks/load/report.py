@@ -11,37 +11,47 @@ TARGET_MS = 20.0
 TARGET_N = 100
 
 FINDINGS = """\
-* **Where it saturates: callrec's single asyncio event loop, not Asterisk.** The anchor (app_queue)
-  records every call at every size with its MixMonitor started *before* the member enters the bridge.
-  callrec costs ~60–80 ms of controller CPU per call (≈61 ARI events, plus every AMI event the pbx
-  sends its AMI login (~90 per call at -vv), plus its SQL writes and ARI requests) and handles everything on one
-  thread. When calls arrive faster than that loop can drain them, the lag between an ARI event's
-  Asterisk timestamp and callrec handling it (column "ARI event → handled") grows to seconds, and
-  the MixMonitor start waits behind it: start latency ≈ that lag. The recording then misses the
-  first part of the conversation (negative extra audio, status `incomplete`, "cut short" in the log),
-  or, when the lag exceeds the 3 s talk, MixMonitor meets a channel already gone ("No such channel",
-  status `failed`). No audio is ever recorded outside the agent's window (extra audio max ≤ one
-  frame): the failure mode is *missing* audio, never extra audio.
-* **Why this box saturates early.** 2 cores run both Asterisks (the phones instance generates every
-  party's tones, plays MOH and prompts), PostgreSQL, callrec, the benchmark and, during these runs,
-  other jobs (column "background": 8–100 % of the box busy before each size). The loop's CPU demand is
-  bursty (every call reaches the bridge within the originate window), so 30 ms staggering is a burst of
-  ~33 calls/s; 150 ms (~7 calls/s) holds longer. Results vary with the background load: compare rows
-  of the same N.
-* **What would fix it (suggested changes in src/callrec, not made here):**
-  1. Start MixMonitor (option `b`) on the agent's channel *before* adding it to the bridge, as app_queue
-     does: with `b` nothing is written until the channel is bridged, so the recording then starts at
-     bridge entry whatever the controller's lag (`controller/effects.py`, the agent-answered path
-     issuing `add_channel`; the policy's StartRecording would move from AgentJoined to "agent answered,
-     before bridging").
-  2. Log in to AMI with `Events: off` (callrec never subscribes to AMI events in `serve`; panoramisk
-     parses and, at -vv, logs every event the pbx emits: ~90 per call here) — `ami/manager.py` login.
-  3. Batch evidence writes (one transaction per drained batch instead of a statement per event:
-     `controller/evidence.py` EvidenceWriter._apply / `store/writes.py`) and cache the agent list
-     (`controller/agents.py` AgentPool.free runs `list_agents` on every hunt).
-  4. The start-up/periodic recordings sweep (`controller/sweep.py`) does a store lookup per file on
-     the event loop; with thousands of files in the spool it shows up in the profile.
-  5. Unsubscribe or ignore `ChannelVarset` (≈half of all ARI events, ~30 per call) with ARI's per-application event filter."""
+* **The recording no longer waits for the controller.** callrec arms MixMonitor (option `b`) on the
+  agent's channel when the agent answers and only then asks ARI to add the agent to the caller's
+  bridge, as app_queue does for its member: `b` holds back all audio until the channel is bridged, so
+  the file takes audio from the agent's entry, by construction (callrec awaits MixMonitor's answer
+  before it sends the addChannel; no segment in these runs fell back to a MixMonitor started on
+  ChannelEnteredBridge). In the before → after table the start latency (agent entered → file takes
+  audio) goes from 8–14 ms p99 where the box kept up and 1131 ms at 100 @ 30 ms to 0 at every size,
+  and at 100 @ 30 ms the failed calls drop from 64 (recordings cut short by the lag) to 7.
+* **What still fails at 100–150 calls @ 30 ms is the box, not the start.** Those 2 cores run both
+  Asterisks, PostgreSQL, callrec and the benchmark; at 100 @ 30 ms they were 67 % busy (20 % of it
+  other work), at 150 @ 30 ms 80 % (52 % other work). The 7 (and 14) `incomplete` recordings begin at
+  the agent's entry and end at the hangup, but are 260–370 ms shorter than the agent's time in the
+  bridge: the simulated phone's silent start (tests/e2e/harness.py: the phones instance answers only
+  after a first media frame; ~130 ms when the box is idle) stretches under starvation beyond the
+  250 ms cut-short tolerance. The same starvation makes the stop column (file's last write after the
+  agent's hangup request) reach 67 ms p99 at 100 @ 30 ms (4.7 ms at 100 @ 150 ms): MixMonitor closes
+  its file in the pbx's own threads.
+* **Extra audio beyond one frame appears only when the box is saturated, and app_queue shows the same.**
+  3 of 100 calls at 100 @ 30 ms (2 of 150 at 150 @ 30 ms) hold 23–61 ms more audio than the agent's
+  Enter → HangupRequest window (ARI times). app_queue's own recording does the same when the box is
+  starved (+61 ms at 100 @ 30 ms in the before run, +63 ms at 150 @ 30 ms in this one); wherever the
+  box kept up the maximum is ≤ 18 ms. Not isolated yet: the audiohook emitting its two directions
+  unsynchronised when starved (one file holds 3000 ms of audio although, by AMI's own stamps, its
+  MixMonitor existed for 2963 ms), or the bridge taking effect before Asterisk stamps the entry.
+* **AMI timestamps lag under load.** At 150 @ 30 ms the agent's AMI `BridgeEnter` trailed ARI's
+  ChannelEnteredBridge for the same entry by up to 148 ms (AMI stamps an event when its manager
+  thread formats it; ARI's timestamp is the event's creation). That is why the "start ms" column (AMI
+  MixMonitorStart vs ARI entry) shows positive values there although every MixMonitor was armed
+  before its entry, and why the anchor's AMI-stamped latencies read low when the box is starved.
+* **Controller CPU: ≈40 ms per call, 22 ARI events per call, 1.8–2.0 ms per event (target ≤ 1 ms:
+  missed).** The per-event figure rose against the earlier report only because the ARI event filter
+  (5857689) removed ~40 cheap events per call; per call the controller costs less (60–80 → 39–46 ms).
+  py-spy (N = 50, main thread) puts the time not in event handling (translate and the policy are
+  microseconds) but in fixed costs per call: evidence writes 27–28 % (≈20 facts per call, one
+  statement and round trip each through psycopg), ARI REST requests 25–26 % (≈18 per call through
+  aiohttp, 4 of them wasted: a removeChannel of the caller from a bridge it is not in (422) on every
+  first Enqueue, and ~3 hangups of channels already gone (404) in the clean-up), asyncio and
+  callrec's own code ~38 % (16.6 % of it idle in select), logging 5 % at -vv. What would meet the
+  target: one transaction per drained batch of evidence facts (`controller/evidence.py`,
+  `store/writes.py`), dropping the wasted ARI requests, and caching the agent list
+  (`AgentPool.free` queries `list_agents` on every hunt)."""
 
 
 METHOD = """\
@@ -68,7 +78,13 @@ How it was measured (all times are Asterisk's own, UTC, one host clock):
   `AgentConnect` → `MixMonitorStart` (negative: app_queue starts the recording before it even
   announces the connect); *stop* = member's `BridgeLeave` → file's last write.
 * Negative extra audio is the simulator's silent start (tests/e2e/harness.py: the phones instance's
-  Answer() waits for a first media frame; MixMonitor drops one-direction audio meanwhile)."""
+  Answer() waits for a first media frame; MixMonitor drops one-direction audio meanwhile).
+* *file takes audio after the agent entered* (verdict and before → after table) = max(0,
+  `MixMonitorStart` − `BridgeEnter`), both AMI, for the agent's channel: with `b` a MixMonitor started
+  before the entry writes nothing until it, so it takes audio from the entry (0 ms).
+* *before → after*: the earlier run is the previous commit run by the same runner just before this
+  one, in the same session on the same sandbox (`PYTHONPATH=<that checkout>/src python -m
+  benchmarks.load.run --out … ; python -m benchmarks.load.run --baseline <its JSON>`)."""
 
 
 def _fmt(value: float | None) -> str:
@@ -82,6 +98,13 @@ def _dist(values: list[float | None]) -> str:
 
 def _col(calls: list[dict[str, Any]], key: str) -> list[float | None]:
     return [c.get(key) for c in calls]
+
+
+def _begins(calls: list[dict[str, Any]], key: str) -> list[float | None]:
+    """When the file starts taking audio, after the channel entered the bridge (AMI µs times).
+    MixMonitor with ``b`` writes nothing until its channel is bridged: one started before the entry
+    (armed, as app_queue and callrec now do) begins at the entry, 0 ms."""
+    return [None if c.get(key) is None else max(0.0, c[key]) for c in calls]
 
 
 def _failed(run: dict[str, Any]) -> int:
@@ -152,8 +175,9 @@ def _verdicts(sizes: list[dict[str, Any]]) -> list[str]:
     if at is None:
         return []
     c, q = at["callrec"]["calls"], at["queue"]["calls"]
-    start, stop = summary(_col(c, "start_ms"))["p99"], summary(_col(c, "stop_ms_file_mtime"))["p99"]
-    q_start = summary(_col(q, "start_ms"))["p99"]
+    start = summary(_begins(c, "start_ms_ami_bridgeenter"))["p99"]
+    stop = summary(_col(c, "stop_ms_file_mtime"))["p99"]
+    q_start = summary(_begins(q, "start_ms_vs_bridge_enter"))["p99"]
     q_stop = summary(_col(q, "stop_ms_file_mtime"))["p99"]
     extra = max((e for s in sizes for e in _col(s["callrec"]["calls"], "extra_audio_ms")
                  if e is not None), default=None)
@@ -168,7 +192,8 @@ def _verdicts(sizes: list[dict[str, Any]]) -> list[str]:
     return [
         f"Targets, at N = {at['n']} concurrent recorded calls:",
         "",
-        (f"* start latency p99 ≤ {TARGET_MS:.0f} ms: {_fmt(start)} ms → "
+        (f"* start latency p99 ≤ {TARGET_MS:.0f} ms (agent entered → file takes audio): "
+         f"{_fmt(start)} ms → "
         f"{ok(start is not None and start <= TARGET_MS)}; ≤ 2× app_queue's ({_fmt(q_start)} ms) → "
         f"{ok(within(start, q_start))}"),
         (f"* stop latency p99 ≤ {TARGET_MS:.0f} ms: {_fmt(stop)} ms → "
@@ -179,6 +204,43 @@ def _verdicts(sizes: list[dict[str, Any]]) -> list[str]:
         (f"* controller ≤ 1 ms CPU per call event: {_fmt(per_event)} ms → "
         f"{ok(per_event is not None and per_event <= 1.0)}"),
     ]
+
+
+def _min(values: list[float | None]) -> float | None:
+    return min((v for v in values if v is not None), default=None)
+
+
+def _side(run: dict[str, Any]) -> dict[str, str]:
+    calls = run["calls"]
+    begins = summary(_begins(calls, "start_ms_ami_bridgeenter"))
+    extra = _col(calls, "extra_audio_ms")
+    lag = run.get("ari_delivery_lag_ms") or {}
+    return {"failed": str(_failed(run)),
+            "begins": " / ".join(_fmt(begins[k]) for k in ("p50", "p99", "max")),
+            "extra": f"{_fmt(summary(extra)['p50'])} / {_fmt(_min(extra))}",
+            "cpu": f"{_fmt(run['serve']['cpu_ms_per_call'])} / {_fmt(run['serve']['cpu_ms_per_event'])}",
+            "lag": _fmt(lag.get("p99"))}
+
+
+def _baseline_rows(doc: dict[str, Any]) -> list[str]:
+    """The same sizes, the earlier run's callrec against this one's (same box, same session)."""
+    base = doc.get("baseline")
+    if not base:
+        return []
+    earlier = {(s["n"], s.get("stagger_ms")): s for s in base["sizes"]}
+    out = ["", f"## Before → after: {base['label']} (run {base['generated']}) → this run", "",
+           ("| N @ stagger | failed | file takes audio after the agent entered, ms p50/p99/max "
+            "| extra audio ms p50/min | CPU ms per call / per event | ARI event → handled p99 ms |"),
+           "|" + "---|" * 6]
+    for s in doc["sizes"]:
+        b = earlier.get((s["n"], s.get("stagger_ms")))
+        if b is None:
+            continue
+        before, after = _side(b["callrec"]), _side(s["callrec"])
+        out.append(f"| {s['n']} @ {s.get('stagger_ms', '?')} ms | "
+                   + " | ".join(f"{before[k]} → {after[k]}"
+                                for k in ("failed", "begins", "extra", "cpu", "lag")) + " |")
+    return out
 
 
 def _profile(doc: dict[str, Any]) -> list[str]:
@@ -226,6 +288,7 @@ def render(doc: dict[str, Any]) -> str:
         "## callrec relative to the anchor",
         "",
         *_ratio_rows(sizes),
+        *_baseline_rows(doc),
         *_profile(doc),
         "",
         "## Method",

@@ -1,9 +1,11 @@
 """python -m benchmarks.load.run [--sizes 25,50,100] [--more 150,200] [--quick] [--profile DIR]
+                                [--baseline EARLIER.json --baseline-label TEXT]
 
 For each size N: callrec (N concurrent inbound calls through `callrec serve`), then the anchor (the same
 pattern through app_queue, Asterisk alone), on the same sandbox in the same session. Writes
 docs/benchmarks-load.md and docs/benchmarks-load.json. Sizes in --more run only while the box holds
-(no failed or unsettled call at the previous size)."""
+(no failed or unsettled call at the previous size). --baseline: the JSON of an earlier run (e.g. of
+the previous commit, run just before with PYTHONPATH=<its checkout>/src) is compared size by size."""
 
 from __future__ import annotations
 
@@ -84,6 +86,7 @@ async def main_async(args: argparse.Namespace) -> None:
     setup = Setup(stagger_s=args.stagger_ms / 1000, deadline_s=args.deadline)
     version = (await pbx_command("core show version")).strip().splitlines()[0]
     results: list[dict[str, Any]] = []
+    baseline = _baseline(args.baseline, args.baseline_label)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for n, stagger in sizes + more:
@@ -91,20 +94,29 @@ async def main_async(args: argparse.Namespace) -> None:
             print(f"N={n}: skipped, the previous size did not hold", flush=True)
             break
         results.append(await one_size(n, replace(setup, stagger_s=stagger / 1000)))
-        _write(out, version, args.stagger_ms, results, setup.profile_dir)  # keep what we have
+        _write(out, version, args.stagger_ms, results, setup.profile_dir, baseline)  # keep it
     if args.profile_size:
         where = Path(args.profile_dir)
         print(f"N={args.profile_size}: separate callrec run under py-spy", flush=True)
         await quiesce()
         await callrec_run.run(args.profile_size, replace(setup, profile_dir=where))
-        _write(out, version, args.stagger_ms, results, where)
+        _write(out, version, args.stagger_ms, results, where, baseline)
     await quiesce()
 
 
+def _baseline(path: str | None, label: str) -> dict[str, Any] | None:
+    if not path:
+        return None
+    earlier = json.loads(Path(path).read_text())
+    return {"label": label, "generated": earlier["generated"], "sizes": earlier["sizes"]}
+
+
 def _write(out: Path, version: str, stagger_ms: float, results: list[dict[str, Any]],
-           profile_dir: Path | None) -> None:
+           profile_dir: Path | None, baseline: dict[str, Any] | None = None) -> None:
     doc = {"machine": describe(version), "stagger_ms": stagger_ms, "sizes": results,
            "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if baseline:
+        doc["baseline"] = baseline
     profile = _profile_summary(profile_dir)
     if profile:
         doc["profile"] = profile
@@ -170,6 +182,8 @@ def main() -> None:
                              "(0: none); kept apart because sampling perturbs what it measures")
     parser.add_argument("--profile-dir", default="/tmp/callrec-bench-load/prof")
     parser.add_argument("--out", default=str(DOCS / "benchmarks-load.md"))
+    parser.add_argument("--baseline", help="JSON of an earlier run to compare with, size by size")
+    parser.add_argument("--baseline-label", default="earlier run", help="what the baseline ran")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.more, args.profile_size = "5,10", "", 0

@@ -2,12 +2,15 @@
 
 It speaks the AMI wire format (``Key: Value`` lines, a blank line ends a message), checks the
 login, answers a handful of actions the way Asterisk 22 does, and can be told to go silent
-(half-open), drop every connection, or emit events.
+(half-open), drop every connection, emit events, or carry out an action and die before answering it
+(``lose_reply_to``: the connection drops with the action in flight).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +55,9 @@ class FakeAmi:
     originate_outcome_delay: float = 0.0
     actions: list[Action] = field(default_factory=list)
     connections: int = 0
+    lose_reply_to: set[str] = field(default_factory=set)  # action names (lower case), once each
+    monitors: dict[str, str] = field(default_factory=dict)  # running MixMonitor ID -> channel
+    _monitor_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(0x7f3c2c001234))
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
     _half_open: set[asyncio.StreamWriter] = field(default_factory=set)
 
@@ -80,6 +86,12 @@ class FakeAmi:
                 raw = await reader.readuntil((EOL + EOL).encode())
                 action = parse(raw.decode().strip())
                 self.actions.append(action)
+                name = str(action.get("Action", "")).lower()
+                if name in self.lose_reply_to:
+                    self.lose_reply_to.discard(name)
+                    self.answer(action)  # carried out...
+                    writer.transport.abort()  # ...but the answer never leaves
+                    return
                 if not self.silent and writer not in self._half_open:
                     for message in self.answer(action):
                         writer.write(render(message))
@@ -132,14 +144,26 @@ class FakeAmi:
         return [{"Response": "Success", "Message": "Variable Set"}]
 
     def _on_mixmonitor(self, action: Action) -> list[Action]:
-        if str(action.get("Channel")) not in self.channel_vars:
+        channel = str(action.get("Channel"))
+        if channel not in self.channel_vars:
             return [{"Response": "Error", "Message": "No such channel"}]
+        # Like app_mixmonitor: MIXMONITOR_FILENAME names the file, i(VAR) stores the new ID.
+        monitor_id = f"{next(self._monitor_ids):#x}"
+        self.monitors[monitor_id] = channel
+        self.channel_vars[channel]["MIXMONITOR_FILENAME"] = str(action.get("File"))
         reply: Action = {"Response": "Success"}
-        if "i(" in str(action.get("Options", "")):
-            reply["MixMonitorID"] = "0x7f3c2c001234"
+        if found := re.search(r"i\((\w+)\)", str(action.get("Options", ""))):
+            self.channel_vars[channel][found.group(1)] = monitor_id
+            reply["MixMonitorID"] = monitor_id
         return [reply]
 
     def _on_stopmixmonitor(self, action: Action) -> list[Action]:
+        monitor_id = action.get("MixMonitorID")
+        if monitor_id is None:
+            channel = str(action.get("Channel"))
+            self.monitors = {k: v for k, v in self.monitors.items() if v != channel}
+        elif self.monitors.pop(str(monitor_id), None) is None:
+            return [{"Response": "Error", "Message": "Could not stop specified MixMonitor"}]
         return [{"Response": "Success", "Message": "Stopped MixMonitor"}]
 
     def _on_hangup(self, action: Action) -> list[Action]:

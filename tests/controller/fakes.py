@@ -159,6 +159,11 @@ class FakeRecorder:
         self.journal.add("ami", "stop", {"channel_name": channel_name, "asterisk_id": asterisk_id})
         return True
 
+    async def discard(self, channel_name: str, asterisk_id: str | None,
+                      files: RecordingFiles) -> None:
+        self.journal.add("ami", "discard", {"channel_name": channel_name,
+                                            "asterisk_id": asterisk_id, "files": files})
+
     async def finalise(self, files: RecordingFiles) -> Finalised:
         facts = FileFacts(Path(files.local_mix), 8 * self.recorded_ms, 8000, 1, self.recorded_ms,
                           16 * self.recorded_ms + 44, "ab" * 32)
@@ -301,7 +306,7 @@ class Rig:
         return channel(channel_id, "PJSIP/agent1-00000002")
 
     async def connect(self, *, expect_recording: bool = True) -> dict[str, Any]:
-        """From arrival to the agent in the mix bridge and MixMonitor started."""
+        """From arrival to the agent in the mix bridge and its segment recording."""
         await self.reach_waiting()
         agent = await self.agent_rung()
         call_id, leg_id = self.journal.of("ari", "originate")[-1].args["app_args"].split(",")[1:]
@@ -311,7 +316,7 @@ class Rig:
         await self.send("ChannelEnteredBridge", channel=CALLER, bridge=bridge(self.mix()))
         await self.send("ChannelEnteredBridge", channel=agent, bridge=bridge(self.mix()))
         if expect_recording:
-            await until(lambda: self.journal.of("ami", "start"), "MixMonitor started")
+            await until(lambda: self.sessions[-1].effects.running, "the segment recording")
         return agent
 
     async def handled(self) -> None:

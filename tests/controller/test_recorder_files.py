@@ -8,7 +8,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from uuid import UUID
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from callrec.ami import AmiError
 from callrec.controller.recorder import Recorder, RecordingFiles
@@ -125,3 +127,17 @@ async def test_start_failure_is_the_callers_to_handle() -> None:
 
     with pytest.raises(AmiError):
         await recorder(Refusing()).start("PJSIP/agent1-00000002", files())
+
+
+async def test_a_stereo_file_that_cannot_be_written_does_not_stop_the_seal(tmp_path: Path) -> None:
+    rec = Recorder(FakeAmi(), asterisk_dir=ASTERISK_DIR, local_dir=str(tmp_path),  # type: ignore[arg-type]
+                   finalise_timeout=1.0)
+    f = rec.files(RID, AT)
+    f.local_mix.parent.mkdir(parents=True)
+    for path in (f.local_mix, f.local_caller, f.local_agent):
+        sf.write(path, np.zeros(800, dtype=np.int16), 8000, subtype="PCM_16")
+    # The merge writes <stereo>.part first: pointed nowhere, it cannot, as on a full disk.
+    f.local_stereo.with_name(f.local_stereo.name + ".part").symlink_to(tmp_path / "no" / "where")
+    done = await rec.finalise(f)
+    assert done.stereo is None and not f.local_stereo.exists()
+    assert done.facts is not None and (done.facts.duration_ms, done.complete) == (100, True)

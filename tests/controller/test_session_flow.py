@@ -1,8 +1,10 @@
 """One inbound call through the real controller shell, with ARI events in the order Asterisk 22 sends them.
 
 What is checked is what the shell does to the outside world (ARI, AMI, evidence), and when: above all
-that MixMonitor starts only once the agent is in the caller's bridge and that the stop is the very first
-thing done on the first sign the agent is gone.
+that MixMonitor is armed (option ``b``: writes only while bridged) on the agent who answered BEFORE the
+agent is bridged, that the segment adopts it when the agent enters, that an armed MixMonitor whose
+agent never becomes a segment leaves nothing behind, and that the stop is the very first thing done on
+the first sign the agent is gone.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> No
 
         answered = await rig.send("StasisStart", channel=agent, args=["agent", str(call_id), leg_id])
         await until(lambda: rig.added(agent["id"]), "the agent moved into the mix bridge")
+        [armed] = rig.journal.of("ami", "start")  # on the agent's channel, before it is bridged
+        assert armed.args["channel_name"] == agent["name"]
         await rig.send("ChannelLeftBridge", channel=CALLER, bridge=bridge(hold))
         await rig.send("ChannelEnteredBridge", channel=CALLER, bridge=bridge(mix))
         await rig.handled()
-        assert rig.journal.of("ami") == []  # the caller alone in the bridge is never recorded
+        assert not rig.stored("recording_started")  # the caller alone in the bridge: no segment
         joined = await rig.send("ChannelEnteredBridge", channel=agent, bridge=bridge(mix))
-        await until(lambda: rig.journal.of("ami", "start"), "MixMonitor started")
+        await until(lambda: session.effects.running, "the segment recording")
+        assert len(rig.journal.of("ami", "start")) == 1  # adopted: no second MixMonitor
 
         assert in_order(rig.journal.actions, [
             ("ari", "answer", {"channel_id": CALLER["id"]}),
@@ -50,10 +55,10 @@ async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> No
             ("ari", "add_channel", {"bridge_id": hold, "channel_id": CALLER["id"]}),
             ("ari", "bridge_start_moh", {"bridge_id": hold, "moh_class": INBOUND.moh_class}),
             ("ari", "originate", {"channel_id": f"callrec-agent-{leg_id}"}),
+            ("ami", "start", {"channel_name": agent["name"]}),
             ("ari", "remove_channel", {"bridge_id": hold, "channel_id": CALLER["id"]}),
             ("ari", "add_channel", {"bridge_id": mix, "channel_id": CALLER["id"]}),
             ("ari", "add_channel", {"bridge_id": mix, "channel_id": agent["id"]}),
-            ("ami", "start", {"channel_name": agent["name"]}),
         ])
         assert "mixing" in rig.journal.of("ari", "create_bridge")[0].args["bridge_type"]
         assert not rig.journal.of("ari", "hangup")
@@ -81,8 +86,11 @@ async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> No
     [recording] = rig.stored("recording_started")
     rid = recording["id"]
     assert recording["call_id"] == call_id and recording["agent_leg_id"] == UUID(leg_id)
+    # The segment begins when the agent entered (Asterisk's time), in the files armed at answer.
     assert (recording["segment"], recording["at"]) == (1, joined.timestamp)
+    assert recording["file_mix"] == str(armed.args["files"].local_mix)
     assert recording["file_mix"].endswith(f"{rid}-mix.wav")
+    assert not rig.journal.of("ami", "discard")
     assert rig.stored("agent_answered") == [{"id": UUID(leg_id), "at": answered.timestamp}]
     assert rig.stored("set_client_number") == [{"call_id": call_id, "client_number": "48213"}]
     assert rig.stored("recording_stop_requested") == [
@@ -241,10 +249,11 @@ async def test_a_refused_mixmonitor_is_an_alarm_and_never_stopped() -> None:
     async with Rig() as rig:
         rig.recorder.start_error = AmiError("No such channel", "MixMonitor")
         session = await rig.call_arrives()
-        agent = await rig.connect()
+        agent = await rig.connect(expect_recording=False)
         await until(lambda: rig.stored("recording_status"), "the recording marked failed")
         await rig.send("ChannelHangupRequest", channel=agent, cause=16)
         await rig.ended(session)
+    assert len(rig.journal.of("ami", "start")) == 2  # not armed at answer: tried again on entry
     assert not rig.journal.of("ami", "stop")  # nothing runs, so nothing to stop
     [recording] = rig.stored("recording_started")
     assert rig.stored("recording_status") == [{"id": recording["id"], "status": "failed"}]

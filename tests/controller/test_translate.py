@@ -143,6 +143,16 @@ def test_each_join_gets_a_fresh_recording_id() -> None:
     assert first.mixmonitor_id != second.mixmonitor_id
 
 
+def test_an_armed_agents_join_carries_the_id_minted_when_its_mixmonitor_was_armed() -> None:
+    armed = Roles(ROLES.caller_channel, MIX, ROLES.agent_legs, ROLES.transferees,
+                  armed={AGENT["id"]: UUID(int=42)})
+    new_id = CountingIds()
+    joined = translate(entered(AGENT, MIX), armed, new_id)
+    assert isinstance(joined, p.AgentJoined)
+    assert (joined.recording_id, joined.mixmonitor_id) == (UUID(int=42), f"callrec-{UUID(int=42)}")
+    assert new_id.calls == 0
+
+
 def test_events_carry_asterisks_timestamp() -> None:
     at = T0.replace(second=42, microsecond=123000)
     event = ari_event("ChannelHangupRequest", at=at, channel=AGENT, cause=16)

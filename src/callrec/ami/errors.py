@@ -11,3 +11,12 @@ class AmiError(Exception):
         self.message = message
         self.action = action
         super().__init__(f"AMI {action}: {message}" if action else f"AMI: {message}")
+
+
+class AmiNotConnected(AmiError):
+    """Refused before anything was sent: the gateway knows it is not logged in. Asterisk did nothing."""
+
+
+class AmiOutcomeUnknown(AmiError):
+    """The action was sent but no answer came (timed out, or the connection dropped while waiting):
+    Asterisk may or may not have carried it out. Check before assuming either."""

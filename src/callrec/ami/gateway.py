@@ -13,6 +13,10 @@ What panoramisk 1.4 does on its own, and what this module changes:
 * It sends Pings but never checks the answers, so a half-open socket goes unnoticed. Here a
   timed-out action triggers a Ping probe; if that times out too the socket is aborted, which
   starts panoramisk's reconnect.
+* An action that got no answer (timeout, or the connection dropped under it) raises
+  ``AmiOutcomeUnknown``: Asterisk may have carried it out. Callers re-check once reconnected
+  (``wait_answering``) instead of assuming success or failure; ``AmiNotConnected`` means nothing
+  was sent.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any, Self
 from panoramisk import Manager, actions
 from panoramisk.message import Message
 
-from callrec.ami.errors import AmiError
+from callrec.ami.errors import AmiError, AmiNotConnected, AmiOutcomeUnknown
 from callrec.ami.manager import StoppableManager
 from callrec.ami.message import AmiMessage, Value
 
@@ -43,7 +47,7 @@ Predicate = Callable[[AmiMessage], bool]
 _SUCCESS = ("Success", "Follows", "Goodbye")
 
 
-class _NoResponse(AmiError):
+class _NoResponse(AmiOutcomeUnknown):
     """The action timed out (the connection may be half-open)."""
 
 
@@ -175,13 +179,28 @@ class AmiGateway:
         if manager is not None:
             manager.stopped = True
             manager.close()
-        self._fail_pending("AMI gateway closed")
+        self._fail_pending("AMI gateway closed")  # may have been carried out: unknown
         for waiter in list(self._waiters):
             waiter.future.cancel()
         for task in list(self._tasks):
             task.cancel()
         if self._first_login is not None and not self._first_login.done():
             self._first_login.cancel()
+
+    async def wait_answering(self, timeout: float) -> bool:
+        """Until Asterisk answers a Ping, reconnecting meanwhile if it must; False after
+        ``timeout`` seconds. WHY a Ping and not just "logged in": right after a timed-out action
+        the gateway still believes a half-open socket is up; the unanswered Ping drops it."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    await self._logged_in.wait()
+                    manager = self._manager
+                    if manager is not None and await self._ping_or_drop(manager, manager.protocol):
+                        return True
+                    await asyncio.sleep(0.05)  # being replaced: let the reconnect get going
+        except TimeoutError:
+            return False
 
     def _on_login_result(self, ok: bool, message: str) -> None:
         first = self._first_login
@@ -204,7 +223,7 @@ class AmiGateway:
     def _fail_pending(self, reason: str) -> None:
         for future in list(self._pending):
             if not future.done():
-                future.set_exception(AmiError(reason))
+                future.set_exception(AmiOutcomeUnknown(reason))
         self._pending.clear()
 
     # -- actions ----------------------------------------------------------------------------
@@ -220,7 +239,7 @@ class AmiGateway:
         _refuse_line_breaks(action, name)
         manager = self._manager
         if manager is None or not self._logged_in.is_set():
-            raise AmiError("not connected to Asterisk", name)
+            raise AmiNotConnected("not connected to Asterisk", name)
         request = dict(action)
         if not _lookup(request, "ActionID"):
             request["ActionID"] = f"callrec-{uuid.uuid4().hex}"
@@ -235,7 +254,7 @@ class AmiGateway:
             self._forget(manager, outgoing)
             raise _NoResponse(f"no response within {self._action_timeout:g} s", name) from None
         except AmiError as exc:
-            raise AmiError(exc.message, name) from None
+            raise type(exc)(exc.message, name) from None  # the kind tells callers what to re-check
         finally:
             self._pending.discard(future)
         replies = [AmiMessage.from_panoramisk(m) for m in (result if isinstance(result, list) else [result])]
@@ -254,14 +273,21 @@ class AmiGateway:
             self._spawn(self._probe(manager, protocol), f"probe after {name}")
 
     async def _probe(self, manager: Manager, protocol: Any) -> None:
+        await self._ping_or_drop(manager, protocol)
+
+    async def _ping_or_drop(self, manager: Manager, protocol: Any) -> bool:
+        """True if Asterisk answers a Ping; if it does not, the half-open socket is aborted, which
+        starts panoramisk's reconnect."""
         try:
             await self.send({"Action": "Ping"})
+            return True
         except _NoResponse:
             if manager.protocol is protocol and protocol is not None and not protocol.closed:
                 log.error("AMI does not answer Ping: dropping the half-open socket to reconnect")
                 protocol.transport.abort()
         except AmiError:
             pass  # already disconnected: panoramisk is reconnecting
+        return False
 
     async def mixmonitor_start(self, channel: str, file: str, *, options: str = "") -> str | None:
         """Start MixMonitor on ``channel``. ``options`` is the complete MixMonitor option string,

@@ -327,6 +327,11 @@ class AriClient:
     async def bridge_stop_moh(self, bridge_id: str) -> None:
         await self._call("DELETE", f"/bridges/{_segment(bridge_id)}/moh")
 
+    async def play_on_bridge(self, bridge_id: str, media: str, playback_id: str) -> Playback:
+        """Play to every channel in the bridge (and so into a MixMonitor on any of them)."""
+        path = f"/bridges/{_segment(bridge_id)}/play/{_segment(playback_id)}"
+        return await self._model(Playback.from_json, "POST", path, {"media": media})
+
     # -- events -----------------------------------------------------------------------------
 
     def events(self) -> AsyncIterator[StreamItem]:

@@ -33,12 +33,25 @@ class Running:
     asterisk_id: str | None = None  # MixMonitor's own ID, for a targeted StopMixMonitor
 
 
+@dataclass(frozen=True)
+class Armed:
+    """A MixMonitor started with ``b`` on an agent who answered, before it was bridged: it writes
+    from the instant the agent enters the caller's bridge. Its segment adopts it, or it is discarded."""
+
+    recording_id: UUID  # minted now; translate puts it on the AgentJoined of this channel
+    files: RecordingFiles
+    channel_name: str
+    asterisk_id: str | None
+    disk_alarm: str | None  # raised when the segment begins, as a start would have
+
+
 class Effects:
     def __init__(self, session: CallSession) -> None:
         self.s = session
         self.d = session.deps
         self.running: dict[UUID, Running] = {}  # recording id -> segment being recorded
         self.finalising: set[UUID] = set()  # stopped, files not sealed yet (the sweep skips them)
+        self.armed: dict[str, Armed] = {}  # agent channel id -> its MixMonitor, not yet a segment
         self.announcement_id = self.d.new_id()
         self.hold_id: UUID | None = None
 
@@ -51,13 +64,8 @@ class Effects:
         seg = c.segment
         leg = self.s.legs[seg.agent_channel_id]
         files = self.d.recorder.files(seg.recording_id, seg.started_at)
-        log.debug("call %s: MixMonitor start %.1f ms after the agent entered", self.s.call_id,
-                  (self.d.now() - seg.started_at).total_seconds() * 1000)
         try:
-            await self._room_to_record()
-            asterisk_id = await self.d.recorder.start(leg.channel_name, files)
-            log.debug("call %s: MixMonitor started %.1f ms after the agent entered", self.s.call_id,
-                      (self.d.now() - seg.started_at).total_seconds() * 1000)
+            asterisk_id = await self._monitor_for(seg, files, leg.channel_name)
             self.running[seg.recording_id] = Running(seg, files, leg.channel_name, asterisk_id)
         except AmiError as exc:
             self.s.submit(p.RecordingFailed(self.d.now(), seg.mixmonitor_id, str(exc)))
@@ -77,6 +85,54 @@ class Effects:
         if seg.number == 1:
             self.d.record("call_answered", self.s.call_id,
                                                                              seg.started_at)
+
+    async def _monitor_for(self, seg: p.Segment, files: RecordingFiles,
+                           channel_name: str) -> str | None:
+        """The MixMonitor of this segment: the one armed when the agent answered (writing since the
+        agent entered, however late we heard of it), else one started now."""
+        armed = self.armed.pop(seg.agent_channel_id, None)
+        if armed is not None and (armed.recording_id, armed.files) == (seg.recording_id, files):
+            if armed.disk_alarm:
+                await self._Alarm(p.Alarm(armed.disk_alarm))
+            return armed.asterisk_id
+        if armed is not None:
+            # Armed under the answer's date directory, entered after midnight: recovery and the
+            # sweep find a segment's files by its start, so this one records afresh.
+            self._discard(armed)
+        log.debug("call %s: MixMonitor start %.1f ms after the agent entered", self.s.call_id,
+                  (self.d.now() - seg.started_at).total_seconds() * 1000)
+        await self._room_to_record()
+        return await self.d.recorder.start(channel_name, files)
+
+    async def arm(self, channel_id: str, channel_name: str, answered_at: datetime) -> None:
+        """What app_queue does: MixMonitor with ``b`` on the agent who answered, BEFORE it is
+        added to the caller's bridge. ``b`` writes no audio until the channel is bridged, so the file
+        begins exactly when the agent enters, whatever our event loop's lag. Not armed (disk
+        refused, AMI error): the segment starts its own MixMonitor when the agent enters."""
+        verdict = await self.d.recorder.disk_verdict()
+        if not verdict.record:
+            return
+        recording_id = self.d.new_id()
+        files = self.d.recorder.files(recording_id, answered_at)
+        try:
+            asterisk_id = await self.d.recorder.start(channel_name, files)
+        except AmiError as exc:
+            log.warning("call %s: MixMonitor not armed on %s (%s)", self.s.call_id, channel_name,
+                        exc)
+            return
+        self.armed[channel_id] = Armed(recording_id, files, channel_name, asterisk_id,
+                                       verdict.alarm)
+
+    def disarm(self, channel_id: str) -> None:
+        """The agent will not become a segment: its armed MixMonitor goes, with what it wrote."""
+        armed = self.armed.pop(channel_id, None)
+        if armed is not None:
+            self._discard(armed)
+
+    def _discard(self, armed: Armed) -> None:
+        # In the background (the files may take a moment to close); the call's clean-up awaits it.
+        self.s.spawn(self.d.recorder.discard(armed.channel_name, armed.asterisk_id, armed.files),
+                     "finalise-discard")
 
     async def _room_to_record(self) -> None:
         verdict = await self.d.recorder.disk_verdict()
@@ -140,13 +196,17 @@ class Effects:
                 self.s.call_id, number)
         self.s.submit(p.ClientIdentified(self.d.now(), number))
 
-    async def play(self, media: str) -> datetime:
-        """Play to the caller and wait for PlaybackFinished; its Asterisk timestamp is returned."""
+    async def play(self, media: str, *, bridge: bool = False) -> datetime:
+        """Play to the caller (or into the call's mixing bridge, for everyone in it) and wait for
+        PlaybackFinished; its Asterisk timestamp is returned."""
         playback_id = str(self.d.new_id())
         done: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
         self.s.playbacks[playback_id] = done
         self.s.claim(playback_id)
-        await self.d.ari.play(self.s.caller.id, media, playback_id)
+        if bridge:
+            await self.d.ari.play_on_bridge(self.s.mix_bridge, media, playback_id)
+        else:
+            await self.d.ari.play(self.s.caller.id, media, playback_id)
         return await done
 
     async def _CloseAnnouncement(self, c: p.CloseAnnouncement) -> None:
@@ -237,6 +297,7 @@ class Effects:
         self.d.record("explain_departure", c.leg_id, c.reason.value)
 
     async def _ReleaseAgent(self, c: p.ReleaseAgent) -> None:
+        self.disarm(c.channel_id)  # released before its segment began: nothing of it is kept
         await self.hangup(c.channel_id)
 
     async def _TransferCaller(self, c: p.TransferCaller) -> None:

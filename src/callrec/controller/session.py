@@ -16,7 +16,7 @@ from datetime import datetime
 from uuid import UUID
 
 from callrec import policy as p
-from callrec.ari import AriEvent, Channel
+from callrec.ari import AriError, AriEvent, Channel
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
 from callrec.controller.ivr import DigitBuffer
@@ -84,7 +84,8 @@ class CallSession:
 
     def roles(self) -> Roles:
         return Roles(self.caller.id, self.mix_bridge, {k: v.ref for k, v in self.legs.items()},
-                     frozenset(self.transferees), self.deps.inbound.transfer_context)
+                     frozenset(self.transferees), self.deps.inbound.transfer_context,
+                     {k: a.recording_id for k, a in self.effects.armed.items()})
 
     async def apply(self, event: p.Event) -> None:
         self.state, commands = p.decide(self.state, event)
@@ -125,11 +126,18 @@ class CallSession:
         if self.state.phase is not p.Phase.WAITING:
             await self.effects.hangup(channel.id)  # the caller left or another agent got there first
             return
-        # Caller first, agent second: recording starts when the AGENT enters, and by then the caller
-        # is already there to be heard.
-        await self.effects.ari_quiet(self.deps.ari.remove_channel(self.hold_bridge, self.caller.id))
-        await self.deps.ari.add_channel(self.mix_bridge, self.caller.id)
-        await self.deps.ari.add_channel(self.mix_bridge, channel.id)
+        # MixMonitor first (armed with b: it writes from the instant the agent is bridged, whatever
+        # our lag in hearing of it); then caller first, agent second: recording starts when the
+        # AGENT enters, and by then the caller is already there to be heard.
+        await self.effects.arm(channel.id, channel.name, at)
+        try:
+            await self.effects.ari_quiet(self.deps.ari.remove_channel(self.hold_bridge,
+                                                                      self.caller.id))
+            await self.deps.ari.add_channel(self.mix_bridge, self.caller.id)
+            await self.deps.ari.add_channel(self.mix_bridge, channel.id)
+        except AriError:
+            self.effects.disarm(channel.id)
+            raise
 
     def add_leg(self, ref: AgentLegRef) -> Leg:
         leg = Leg(ref)
@@ -163,6 +171,8 @@ class CallSession:
         for task in list(self._tasks):
             if not task.get_name().startswith("finalise"):
                 task.cancel()
+        for channel_id in list(self.effects.armed):  # agents the call ended on before they joined
+            self.effects.disarm(channel_id)
         for channel_id in [self.caller.id, *self.legs, *self.transferees]:
             await self.effects.hangup(channel_id)
         for bridge in (self.mix_bridge, self.hold_bridge):

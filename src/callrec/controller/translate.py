@@ -36,6 +36,8 @@ class Roles:
     agent_legs: Mapping[str, AgentLegRef] = field(default_factory=dict)  # by channel id
     transferees: frozenset[str] = frozenset()  # channels the caller was handed to
     transfer_context: str = "callrec-transfer"  # where agents' blind-transfer numbers are dialled
+    # agent channel id -> the recording id minted when its MixMonitor was armed (at answer)
+    armed: Mapping[str, UUID] = field(default_factory=dict)
 
 
 
@@ -71,7 +73,9 @@ def _agent_event(event: AriEvent, roles: Roles, leg: AgentLegRef,
                  new_id: Callable[[], UUID]) -> p.Event | None:
     at = event.timestamp
     if event.type == "ChannelEnteredBridge" and _in_mix(event, roles):
-        recording_id = new_id()
+        # The segment is the armed MixMonitor's (its files already carry that id); with nothing
+        # armed, a fresh id for the MixMonitor started now.
+        recording_id = roles.armed.get(leg.channel_id) or new_id()
         return p.AgentJoined(at, leg.leg_id, leg.channel_id, leg.agent_name, recording_id,
                              f"callrec-{recording_id}")
     if _left_mix(event, roles):

@@ -184,13 +184,23 @@ wait_healthy() { # INSTANCE SECONDS
 }
 
 # ---------------------------------------------------------------------------- start/stop
+# Close every descriptor above stderr in the current (sub)shell.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/$BASHPID/fd); do
+    if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 start_instance() {
   local inst=$1
   log "$inst: starting"
   # shellcheck disable=SC2046
-  # 9>&- : the daemon must not inherit (and so hold forever) the sandbox lock.
-  setsid nohup chroot "$ROOTFS" asterisk -f -U asterisk -G asterisk $(conf_args "$inst") \
-    >>"$STATE/$inst.log" 2>&1 </dev/null 9>&- &
+  # WHY close_inherited_fds: the daemon must not inherit (and so hold for as long as it runs) any
+  # lock its caller holds: our own (fd 9) or one a test harness took with flock(1).
+  ( close_inherited_fds
+    exec setsid nohup chroot "$ROOTFS" asterisk -f -U asterisk -G asterisk $(conf_args "$inst") \
+      >>"$STATE/$inst.log" 2>&1 </dev/null ) &
   echo $! >"$STATE/$inst.pid" # informational only, see find_pid
   src_hash "$inst" >"$STATE/$inst.confhash"
 }

@@ -128,7 +128,12 @@ start_server() {
     write_settings
     say "starting on 127.0.0.1:$PG_PORT (log: $LOG_FILE)"
     touch "$LOG_FILE" && chown "$PG_OS_USER:" "$LOG_FILE"
-    as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t "$START_TIMEOUT_S" start >/dev/null \
+    # WHY in a subshell with descriptors closed: the postmaster must not inherit (and hold for as
+    # long as it runs) a lock our caller took with flock(1).
+    ( for fd in $(ls /proc/$BASHPID/fd); do
+          if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      as_pg "$PG_BIN/pg_ctl" -D "$DATA_DIR" -l "$LOG_FILE" -w -t "$START_TIMEOUT_S" start >/dev/null ) \
         || { tail -n 30 "$LOG_FILE" >&2; die "server failed to start"; }
 }
 

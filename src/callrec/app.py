@@ -27,6 +27,8 @@ from callrec.controller.diskspace import POLICIES, Policy
 from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Recorder
 from callrec.controller.sweep import Reason, Sweeper, SweepFinding, store_statuses
+from callrec.dialer.loop import DialerLoop
+from callrec.dialer.store import DialStore
 from callrec.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -95,9 +97,12 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
             events = tasks.create_task(controller.run(), name="controller")
             sweeping = tasks.create_task(sweep_forever(sweeper, controller, evidence, deps,
                                                        rec.sweep_interval), name="sweep")
+            dialling = tasks.create_task(dial_forever(config, store, controller, deps),
+                                         name="dialer")
             try:
                 yield Service(controller, evidence, store)
             finally:
+                dialling.cancel()  # no new outbound calls; those in progress finish below
                 sweeping.cancel()
                 events.cancel()
                 await controller.shutdown(config.shutdown_timeout)
@@ -105,6 +110,17 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
                     async with asyncio.timeout(config.shutdown_timeout):
                         await evidence.drained()
                 writer.cancel()
+
+
+async def dial_forever(config: Config, store: Store, controller: Controller, deps: Deps) -> None:
+    """The outbound dialer ([dialer] enabled = true), once the controller has reconciled."""
+    if not config.dialer.enabled:
+        return
+    await controller.reconciled.wait()
+    loop = DialerLoop(config.dialer, DialStore(store.database), controller, deps.pool.busy_names,
+                      deps.evidence.drained, deps.now, deps.new_id)
+    log.info("dialer running: up to %d outbound calls at once", config.dialer.max_concurrent)
+    await loop.run()
 
 
 def disk_policy(value: str) -> Policy:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TypeVar
 from uuid import UUID
 
 from callrec import policy as p
@@ -15,9 +16,11 @@ from callrec.ari import AriError, AriEvent, Channel, Connected, Disconnected
 from callrec.controller.adopt import Adopter
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
+from callrec.controller.outbound import OutboundPlan, OutboundSession
 from callrec.controller.session import CallSession
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=CallSession)
 
 CONTROL_EVENT = "callrec-control"  # ARI user event the CLI sends: {call_id, action, target}
 # Events callrec never reads (translate.py and the session consume the rest).
@@ -108,11 +111,34 @@ class Controller:
 
     def _session(self, call_id: UUID, caller: Channel) -> CallSession:
         """A call's session, registered for routing and running."""
-        session = CallSession(self.deps, call_id, caller, self._claimer_for(call_id), self._release)
-        self.calls[call_id] = session
-        for obj_id in (caller.id, session.mix_bridge, session.hold_bridge):
+        return self._register(CallSession(self.deps, call_id, caller, self._claimer_for(call_id),
+                                          self._release))
+
+    def _register(self, session: S) -> S:
+        self.calls[session.call_id] = session
+        for obj_id in (session.caller.id, session.mix_bridge, session.hold_bridge):
             self._owners[obj_id] = session
-        self._spawn(session.run(), f"call:{call_id}")
+        self._spawn(session.run(), f"call:{session.call_id}")
+        return session
+
+    async def start_outbound(self, plan: OutboundPlan) -> OutboundSession:
+        """Place one call of the dialer (agent first, see controller.outbound). Refused while the
+        ARI application is disconnected: a channel originated into it would reach nobody."""
+        if not self.connected.is_set():
+            raise AriError(None, "POST", "/channels", "ARI application not connected: not dialling")
+        session = self._register(OutboundSession(self.deps, plan, self._claimer_for(plan.call_id),
+                                                 self._release))
+        self.deps.record("create_call", plan.call_id, direction="outbound",
+                         caller_number=plan.number, channel_id=session.caller.id,
+                         started_at=self.deps.now(), queue=None,
+                         business_unit=plan.business_unit or None)
+        try:
+            await self.deps.ari.create_bridge(session.mix_bridge, "mixing,proxy_media", "callrec")
+        except AriError as exc:
+            log.warning("outbound call %s: setup failed: %s", plan.call_id, exc)
+            session.submit(p.DialFailed(self.deps.now(), "failed"))
+            return session
+        session.submit(p.DialStarted(self.deps.now()))
         return session
 
     async def _new_call(self, event: AriEvent) -> None:

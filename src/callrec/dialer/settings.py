@@ -15,6 +15,17 @@ parses the raw table itself -- like governance.settings.retention_config -- and 
     allow_international = false     # with numbers = "nz": accept other countries' +CC numbers
     client_name = "omit"            # "omit": never say the client's name; "task": the task's name
     default_agent_name = "a case manager"   # said when the agent has no display name
+    # Placing the calls (the Asterisk half):
+    dial_template = "PJSIP/{number}@phones"   # the client's dial string; {number} is E.164
+    ring_seconds = 30               # how long the client's phone rings
+    amd_context = "callrec-outbound"          # dialplan running AMD() (see docs/dialer.md)
+    amd_options = ""                # AMD() arguments, "" = amd.conf; e.g. "2500,1500,800,5000"
+    verdict_timeout = 40.0          # s from answer to AMD's verdict (and the greeting's end)
+    disclosure_prompt = "sound:callrec/disclosure"
+    disclosure_text = "Before we proceed with this call I need to inform you ..."
+    prompt_dir = "/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/vm"  # rendered scripts
+    prompt_media = "sound:callrec/vm"         # how Asterisk names prompt_dir
+    poll_seconds = 2.0              # how often the dialer looks for due tasks
 
     [dialer.agent_names]            # agent (as in `callrec agents`) = first name said in scripts
     alice = "Aroha"
@@ -37,6 +48,7 @@ parses the raw table itself -- like governance.settings.retention_config -- and 
 from __future__ import annotations
 
 import os
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -63,6 +75,12 @@ FINAL_SCRIPT = ("Kia ora {client}. It's {agent} from {organisation}. We're tryin
                 "{second_attempt}. If you still need help, please call us on {callback_number}.")
 MINIMAL_SCRIPT = ("Kia ora {client}, this is {agent} from {organisation}, could you give us a "
                   "call on {callback_number}.")
+
+
+# The seed's outbound privacy procedure, said before anything personal (004: "Outbound calling").
+DISCLOSURE_TEXT = ("Before we proceed with this call I need to inform you that this call may be "
+                   "recorded or listened to for quality and coaching purposes.")
+_AMD_OPTIONS = re.compile(r"(|[0-9]{1,5}(,[0-9]{1,5}){0,8})")
 
 
 @dataclass(frozen=True)
@@ -149,12 +167,31 @@ class DialerConfig:
     business_units: tuple[BusinessUnit, ...] = (BusinessUnit("default"),)
     agent_names: tuple[tuple[str, str], ...] = ()
     scripts: ScriptTemplates = field(default_factory=ScriptTemplates)
+    dial_template: str = "PJSIP/{number}@phones"
+    ring_seconds: int = 30
+    amd_context: str = "callrec-outbound"
+    amd_options: str = ""
+    verdict_timeout: float = 40.0
+    disclosure_prompt: str = "sound:callrec/disclosure"
+    disclosure_text: str = DISCLOSURE_TEXT
+    prompt_dir: str = "/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/vm"
+    prompt_media: str = "sound:callrec/vm"
+    poll_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.max_concurrent < 0:
             raise DialerConfigError("[dialer] max_concurrent must not be negative")
         if not self.retry_minutes > 0:
             raise DialerConfigError("[dialer] retry_minutes must be positive")
+        if "{number}" not in self.dial_template:
+            raise DialerConfigError("[dialer] dial_template must contain {number}")
+        if not 5 <= self.ring_seconds <= 120:
+            raise DialerConfigError("[dialer] ring_seconds must be between 5 and 120")
+        if not _AMD_OPTIONS.fullmatch(self.amd_options):
+            raise DialerConfigError("[dialer] amd_options: up to nine comma-separated integers "
+                                    f"(AMD()'s arguments), got {self.amd_options!r}")
+        if not self.poll_seconds > 0 or not self.verdict_timeout > 0:
+            raise DialerConfigError("[dialer] poll_seconds and verdict_timeout must be positive")
         _one_of("numbers", self.numbers, NUMBER_POLICIES)
         _one_of("client_name", self.client_name, CLIENT_NAME_POLICIES)
         names = [u.name for u in self.business_units]
@@ -192,7 +229,10 @@ def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
 # ----------------------------------------------------------------------------------- parsing
 _FLAT = {"enabled": bool, "max_concurrent": int, "retry_minutes": float, "organisation": str,
          "callback_number": str, "default_business_unit": str, "numbers": str,
-         "allow_international": bool, "client_name": str, "default_agent_name": str}
+         "allow_international": bool, "client_name": str, "default_agent_name": str,
+         "dial_template": str, "ring_seconds": int, "amd_context": str, "amd_options": str,
+         "verdict_timeout": float, "disclosure_prompt": str, "disclosure_text": str,
+         "prompt_dir": str, "prompt_media": str, "poll_seconds": float}
 _TABLES = {"business_units", "agent_names", "scripts"}
 _UNIT_KEYS = {"timezone", "caller_id", "callback_number", "organisation", "hours"}
 

@@ -1,6 +1,6 @@
 """The recording policy: ``decide(state, event) -> (state, commands)``, pure (see ``rules``)."""
 
-from .rules import IGNORED, TRANSITIONS, decide, initial_state
+from .table import IGNORED, TRANSITIONS, decide, initial_state
 from .types import *
 from .types import __all__ as _types_all
 

@@ -12,8 +12,9 @@ name arrives on the event from the imperative shell (:mod:`callrec.controller`).
   shell sends exactly one stop per segment.
 * A caller taken by another agent (requeue) gets a new segment and no second announcement.
 
-Transitions are data: :data:`TRANSITIONS` maps ``(phase, event type)`` to a handler and :data:`IGNORED`
-lists the pairs that deliberately do nothing. A test checks every pair is in exactly one of them.
+Transitions are data: :data:`INBOUND_TRANSITIONS` maps ``(phase, event type)`` to a handler and
+:data:`INBOUND_IGNORED` lists the pairs that deliberately do nothing; :mod:`.outbound` adds the dialer's
+phases, and :mod:`.table` joins both. A test checks every pair is in exactly one of them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from uuid import UUID
 
 from .types import (
     TRANSFER_KINDS,
@@ -41,7 +41,6 @@ from .types import (
     Decision,
     EndCall,
     Enqueue,
-    Event,
     ExplainDeparture,
     Handler,
     HangupCaller,
@@ -65,7 +64,6 @@ from .types import (
     TransferCaller,
     TransfereeLeft,
     TransferRequested,
-    UnexpectedEvent,
 )
 
 
@@ -276,7 +274,7 @@ def _caller_left_transferred(state: CallState, event: CallerLeft) -> Decision:
 
 # ------------------------------------------------------------------------------------------- the table
 P = Phase
-TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {
+INBOUND_TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {
     (P.NEW, CallArrived): _arrive,
     (P.NEW, CallerLeft): _caller_left_before_agent,
     (P.ANNOUNCING, AnnouncementFinished): _announced,
@@ -314,7 +312,7 @@ TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {
 # conversation, and a failed start reported after the segment was already stopped.
 _LATE_OR_MEANINGLESS = (AgentLeft, TransferRequested, RequeueRequested, HoldStarted, HoldEnded,
                         RecordingFailed, SettleTimeout, TransfereeLeft)
-IGNORED: frozenset[tuple[Phase, type]] = frozenset({
+INBOUND_IGNORED: frozenset[tuple[Phase, type]] = frozenset({
     *((P.NEW, e) for e in (AnnouncementFinished, ClientIdentified, AgentJoined, *_LATE_OR_MEANINGLESS)),
     *((P.ANNOUNCING, e) for e in (CallArrived, ClientIdentified, *_LATE_OR_MEANINGLESS)),
     *((P.IDENTIFYING, e) for e in (CallArrived, AnnouncementFinished, *_LATE_OR_MEANINGLESS)),
@@ -330,18 +328,3 @@ IGNORED: frozenset[tuple[Phase, type]] = frozenset({
     *((P.ENDED, e) for e in (CallArrived, AnnouncementFinished, ClientIdentified, CallerLeft,
                              *_LATE_OR_MEANINGLESS)),
 })
-
-
-def initial_state(call_id: UUID) -> CallState:
-    return CallState(call_id=call_id)
-
-
-def decide(state: CallState, event: Event) -> Decision:
-    """Apply one event; return the new state and the commands for the shell, in order."""
-    key = (state.phase, type(event))
-    handler = TRANSITIONS.get(key)
-    if handler is not None:
-        return handler(state, event)
-    if key in IGNORED:
-        return state, ()
-    raise UnexpectedEvent(f"{type(event).__name__} in phase {state.phase}")

@@ -18,6 +18,10 @@ class Phase(StrEnum):
     UNATTENDED = "unattended"  # the agent left the bridge, why is not known yet; recording stopped
     TRANSFERRED = "transferred"  # caller handed to a non-agent party: never recorded
     ENDED = "ended"
+    # Outbound (the dialer): the agent is brought into the bridge first, then the client is dialled
+    # and screened by answering-machine detection. A machine gets a voicemail script, unrecorded.
+    DIALING = "dialing"
+    VOICEMAIL = "voicemail"
 
 
 class StopReason(StrEnum):
@@ -29,6 +33,7 @@ class StopReason(StrEnum):
     REQUEUE = "requeue"
     LEFT_BRIDGE = "left_bridge"
     RECORDING_FAILED = "recording_failed"
+    CLIENT_UNREACHED = "client_unreached"  # outbound: no person answered; the agent is let go
 
 
 TRANSFER_KINDS: Mapping[StopReason, str] = {
@@ -67,6 +72,8 @@ class CallState:
     segments: int = 0
     on_hold: bool = False
     departed: AgentInBridge | None = None  # the agent who left, until we learn why (UNATTENDED)
+    outbound: bool = False
+    disclosing: bool = False  # outbound: the disclosure is playing, the agent is muted
 
     @property
     def recording_without_agent(self) -> bool:
@@ -167,15 +174,52 @@ class TransfereeLeft:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DialStarted:
+    """The dialer placed an outbound call: an agent is to be brought in before the client is rung."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAnswered:
+    """The client's line answered and answering-machine detection gave its verdict (AMDSTATUS:
+    HUMAN, MACHINE, NOTSURE, HANGUP)."""
+
+    at: datetime
+    verdict: str
+    recording_id: UUID  # minted by the shell, used only if a person answered
+    mixmonitor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialFailed:
+    """Nobody answered: busy, no answer, failed, no agent available, the attempt refused..."""
+
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureFinished:
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VoicemailLeft:
+    at: datetime
+    left: bool  # False: nothing was left (no script for this task, or it could not be played)
+
+
 Event = (
     CallArrived | AnnouncementFinished | ClientIdentified | AgentJoined | AgentLeft | TransferRequested
     | RequeueRequested | HoldStarted | HoldEnded | RecordingFailed | CallerLeft | SettleTimeout
-    | TransfereeLeft
+    | TransfereeLeft | DialStarted | ClientAnswered | DialFailed | DisclosureFinished | VoicemailLeft
 )
 EVENT_TYPES: tuple[type, ...] = (
     CallArrived, AnnouncementFinished, ClientIdentified, AgentJoined, AgentLeft, TransferRequested,
     RequeueRequested, HoldStarted, HoldEnded, RecordingFailed, CallerLeft, SettleTimeout,
-    TransfereeLeft,
+    TransfereeLeft, DialStarted, ClientAnswered, DialFailed, DisclosureFinished, VoicemailLeft,
 )
 
 
@@ -289,10 +333,46 @@ class Alarm:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class FetchAgent:
+    """Outbound: ring the task's agent (or a free one) into the call's bridge."""
+
+
+@dataclass(frozen=True, slots=True)
+class DialClient:
+    """Outbound: the agent is in the bridge; dial the client into answering-machine detection."""
+
+
+@dataclass(frozen=True, slots=True)
+class MuteAgent:
+    """Silence what the agent says toward the bridge (on) or let it through again (off)."""
+
+    channel_id: str
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeClient:
+    """A person answered: put the client into the agent's bridge."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayDisclosure:
+    """Play the recording disclosure into the bridge: client and agent hear it, and so does the file."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveVoicemail:
+    """A machine answered and its greeting ended: play this attempt's script to it, then hang up."""
+
+
 Command = (
     PlayAnnouncement | CollectClientNumber | Enqueue | StartRecording | StopRecording | NoteHold
     | CallerMusic | NoteAgentLeft | NoteTransfer | ExplainDeparture | ReleaseAgent | TransferCaller | HangupCaller
-    | NotePhase | CloseAnnouncement | EndCall | StartSettleTimer | Alarm
+    | NotePhase | CloseAnnouncement | EndCall | StartSettleTimer | Alarm | FetchAgent | DialClient
+    | MuteAgent | BridgeClient | PlayDisclosure | LeaveVoicemail
 )
 Decision = tuple[CallState, tuple[Command, ...]]
 Handler = Callable[[CallState, Event], Decision]
@@ -310,29 +390,39 @@ __all__ = [
     "AgentLeft",
     "Alarm",
     "AnnouncementFinished",
+    "BridgeClient",
     "CallArrived",
     "CallState",
     "CallerLeft",
     "CallerMusic",
+    "ClientAnswered",
     "ClientIdentified",
     "CloseAnnouncement",
     "CollectClientNumber",
     "Command",
     "Decision",
+    "DialClient",
+    "DialFailed",
+    "DialStarted",
+    "DisclosureFinished",
     "EndCall",
     "Enqueue",
     "Event",
     "ExplainDeparture",
+    "FetchAgent",
     "Handler",
     "HangupCaller",
     "HoldEnded",
     "HoldStarted",
+    "LeaveVoicemail",
+    "MuteAgent",
     "NoteAgentLeft",
     "NoteHold",
     "NotePhase",
     "NoteTransfer",
     "Phase",
     "PlayAnnouncement",
+    "PlayDisclosure",
     "RecordingFailed",
     "ReleaseAgent",
     "RequeueRequested",
@@ -346,4 +436,5 @@ __all__ = [
     "TransferRequested",
     "TransfereeLeft",
     "UnexpectedEvent",
+    "VoicemailLeft",
 ]

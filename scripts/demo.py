@@ -1,8 +1,14 @@
-"""`make demo`: one complete inbound call through the sandbox, shown through the callrec CLI.
+"""`make demo`: one complete inbound call and two outbound calls through the sandbox, shown through
+the callrec CLI.
 
-The caller hears the recording announcement, keys in a client number, waits with music on hold while
-the first agent's phone rings out, the second agent answers and talks, then blind-transfers the caller
-(SIP REFER) to another number. Recording covers exactly the second agent's time in the bridge.
+Inbound: the caller hears the recording announcement, keys in a client number, waits with music on
+hold while the first agent's phone rings out, the second agent answers and talks, then
+blind-transfers the caller (SIP REFER) to another number. Recording covers exactly the second
+agent's time in the bridge.
+
+Outbound: the dialer (inside `callrec serve`) brings an agent in, calls a client who answers (the
+recording opens with the spoken disclosure, the agent muted until it ends), then an answering
+machine (AMD says MACHINE: the first attempt's voicemail script is left, nothing is recorded).
 
 Assumes the sandbox is up (`make demo` runs `scripts/sandbox.sh up` first).
 """
@@ -10,6 +16,7 @@ Assumes the sandbox is up (`make demo` runs `scripts/sandbox.sh up` first).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +28,7 @@ import aiohttp
 
 from callrec.ami import AmiGateway
 from callrec.audio import dtmf_present, tones_present
+from callrec.audio.correlate import locate
 from callrec.config import load
 from callrec.store import Store
 
@@ -33,7 +41,27 @@ AGENTS = {  # listed in name order: the controller offers calls to free agents i
 }
 TONES = {400.0: "caller", 550.0: "agent", 2400.0: "transfer target", 1800.0: "music on hold",
          2800.0: "IVR prompt"}
-ENV = {**os.environ, "CALLREC_INBOUND_RING_TIMEOUT": "4",
+# The dialer's settings for the demo: enabled, and a business unit that may call around the clock
+# (the real default is weekdays 08:00-20:00 Pacific/Auckland), one attempt shown per client.
+DEMO_CONFIG = DEMO_DIR / "callrec.toml"
+DIALER_TOML = """\
+[dialer]
+enabled = true
+max_concurrent = 1
+retry_minutes = 30
+poll_seconds = 1
+ring_seconds = 15
+
+[dialer.business_units.default]
+timezone = "UTC"
+caller_id = "0800559009"
+
+[dialer.business_units.default.hours]
+daily = "00:00-24:00"
+"""
+OUTBOUND_AGENT = ("kiri", "PJSIP/agent3/sip:agent-stay@127.0.0.1:5070")  # answers, stays
+DISCLOSURE = Path("/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/disclosure.wav")
+ENV = {**os.environ, "CALLREC_CONFIG": str(DEMO_CONFIG), "CALLREC_INBOUND_RING_TIMEOUT": "4",
        "CALLREC_INBOUND_ANNOUNCEMENT": "sound:callrec/announcement",
        "CALLREC_INBOUND_CLIENT_NUMBER_PROMPT": "sound:callrec/enter-client-number"}
 
@@ -58,9 +86,13 @@ def operations(call_id: str, recording_id: str) -> None:
     out = DEMO_DIR
     out.mkdir(parents=True, exist_ok=True)
     step("people: an admin, a viewer who serves the client, an approver, an auditor")
+    done = subprocess.run([CALLREC, "users", "list", "--json"], env=ENV, capture_output=True,
+                          text=True, check=False)
+    known = {u["name"] for u in json.loads(done.stdout or "[]")} if done.returncode == 0 else set()
     for name, role in (("root", "admin"), ("olivia", "viewer"), ("amos", "approver"),
                        ("aud", "auditor")):
-        run_cli("users", "add", name, "--role", role, check=False)  # already there on a re-run
+        if name not in known:  # a re-run of the demo finds them there
+            run_cli("users", "add", name, "--role", role)
     step("find the recording, ask for it, get it approved by someone else")
     run_cli("recordings", "list", "--call", call_id, user="olivia")
     request = run_cli("access", "request", recording_id, "--reason",
@@ -117,7 +149,57 @@ async def wait_for_call(store: Store, number: str, timeout: float = 90) -> str:
     raise SystemExit(f"demo: the call from {number} did not finish within {timeout:.0f} s")
 
 
+def add_task(number: str, ref: str, *extra: str) -> str:
+    out = run_cli("dial", "add", "--number", number, "--client-ref", ref, "--agent",
+                  OUTBOUND_AGENT[0], *extra, "--json")
+    return str(json.loads(out)["id"])
+
+
+async def wait_for_attempt(store: Store, task_id: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ended = await store.database.fetch_value(
+            "demo: attempts", "SELECT count(*) FROM dial_attempts WHERE task_id = %s "
+            "AND ended_at IS NOT NULL", (task_id,))
+        if ended:
+            return
+        await asyncio.sleep(0.5)
+    raise SystemExit(f"demo: no attempt on task {task_id} ended within {timeout:.0f} s")
+
+
+async def outbound(store: Store) -> tuple[str, str, str | None]:
+    """The dialer calls a person, then an answering machine (phones' +6421 01/02 numbers)."""
+    step("outbound: the dialer calls a client who answers, then one whose machine answers")
+    run_cli("agents", "add", *OUTBOUND_AGENT, check=False)
+    suffix = f"{int(time.time()) % 100000:05d}"
+    person = add_task(f"+642101{suffix}", f"DEMO-P{suffix}")
+    await wait_for_attempt(store, person)
+    machine = add_task(f"+642102{suffix}", f"DEMO-M{suffix}", "--voicemail", "identifies_client")
+    await wait_for_attempt(store, machine)
+    call_id = await store.database.fetch_value(
+        "demo: the answered call", "SELECT call_id FROM dial_attempts WHERE task_id = %s", (person,))
+    detail = await store.get_call(call_id) if call_id else None
+    mix = detail.recordings[0].file_mix if detail and detail.recordings else None
+    return person, machine, mix
+
+
+def show_outbound(person: str, machine: str, mix: str | None) -> None:
+    step("the answered call: attempt, AMD verdict, the disclosure's proof, the recording")
+    run_cli("dial", "show", person)
+    run_cli("recordings", "list", "--direction", "outbound", "--limit", "1")
+    if mix:
+        found = locate(mix, DISCLOSURE, exclude_hz=[550.0, 1300.0])
+        print(f"disclosure found {found.offset_s:.2f} s into the recording (correlation "
+              f"{found.score:.2f}); the agent was muted until it ended")
+    step("the answering machine: the script left on attempt 1, nothing recorded")
+    run_cli("dial", "show", machine)
+    run_cli("dial", "cancel", machine, "--reason", "demo over")
+
+
 async def main() -> None:
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    DEMO_CONFIG.write_text(DIALER_TOML)
+    os.environ["CALLREC_CONFIG"] = str(DEMO_CONFIG)
     config = load()
     a = config.asterisk
     step("starting the controller: callrec serve")
@@ -136,6 +218,7 @@ async def main() -> None:
         async with await Store.open(config.database.dsn) as store:
             call_id = await wait_for_call(store, number)
             detail = await store.get_call(call_id)  # type: ignore[arg-type]
+            person, machine, mix = await outbound(store)
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
@@ -147,6 +230,7 @@ async def main() -> None:
         print(f"{Path(rec.file_mix).name}: {', '.join(TONES[f] for f in sorted(found)) or 'speech'}"
               f"; DTMF: {'yes' if dtmf_present(Path(rec.file_mix)) else 'none'}")
         print(f"  stereo copy (caller left, agent right): {rec.file_stereo}")
+    show_outbound(person, machine, mix)
     if detail and detail.recordings:
         operations(call_id, str(detail.recordings[0].id))
     print("\nOnly the agent's conversation was recorded; the announcement, number entry and music"

@@ -137,19 +137,31 @@ async def sweep_forever(sweeper: Sweeper, controller: Controller, evidence: Evid
     while True:
         await evidence.drained()
         try:
-            for finding in await sweeper.run_once(controller.recordings_in_hand):
+            findings = await sweeper.run_once(controller.recordings_in_hand)
+            for finding in findings:
                 note_sweep_finding(finding, deps)
+            note_orphans([f for f in findings if f.reason == Reason.ORPHAN])
         except StoreError as exc:
             log.warning("sweep skipped: %s", exc)
         await asyncio.sleep(interval)
 
 
 def note_sweep_finding(finding: SweepFinding, deps: Deps) -> None:
-    log.warning("sweep: %s %s (%s): %s", finding.reason, finding.path.name, finding.leg,
-                finding.outcome)
+    # Orphans (files no recording row names: another database's, or copied in) are summed up by
+    # note_orphans: a recordings directory shared with test databases holds thousands.
+    level = logging.DEBUG if finding.reason == Reason.ORPHAN else logging.WARNING
+    log.log(level, "sweep: %s %s (%s): %s", finding.reason, finding.path.name, finding.leg,
+            finding.outcome)
     if finding.reason == Reason.UNSEALED and finding.leg == "mix" and finding.facts is not None:
         deps.record_sealed(finding.recording_id, finding.last_write, finding.facts, None,
                            "interrupted")
+
+
+def note_orphans(orphans: Sequence[SweepFinding]) -> None:
+    if orphans:
+        recordings = {f.recording_id for f in orphans}
+        log.warning("sweep: %d files of %d recordings have no recording row (left alone; e.g. %s)",
+                    len(orphans), len(recordings), orphans[0].path)
 
 
 async def serve(config: Config) -> None:

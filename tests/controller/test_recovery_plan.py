@@ -17,8 +17,8 @@ MIX = r.mix_bridge_id(CALL)
 
 
 def detail(*, announced: bool = True, leg_left: bool = False,
-           recording_status: str | None = "recording") -> CallDetail:
-    call = Call(CALL, "inbound", "555", "1234", "general", None, CALLER, T, None, None, None, None)
+           recording_status: str | None = "recording", direction: str = "inbound") -> CallDetail:
+    call = Call(CALL, direction, "555", "1234", "general", None, CALLER, T, None, None, None, None)
     leg = AgentLeg(UUID(int=1), CALL, "alice", AGENT, T, T, T, T if leg_left else None,
                    "agent_hangup" if leg_left else None, None)
     recordings = () if recording_status is None else (Recording(
@@ -42,9 +42,15 @@ def live(*channels: str, mix: tuple[str, ...] = ()) -> r.LiveView:
         (detail(leg_left=True), live(CALLER, AGENT, mix=(CALLER, AGENT)), r.Requeue, 1),
         (detail(recording_status="complete"), live(CALLER), r.Requeue, 0),
         (detail(announced=False, recording_status=None), live(CALLER), r.Restart, 0),
+        (detail(direction="outbound"), live(CALLER, AGENT, mix=(CALLER, AGENT)),
+         r.ResumeConnected, 0),
+        (detail(direction="outbound", recording_status=None, announced=False), live(CALLER),
+         r.EndCall, 0),
+        (detail(direction="outbound"), live(CALLER, mix=(CALLER,)), r.EndCall, 1),
     ],
     ids=["caller-gone", "both-in-bridge", "agent-gone", "leg-already-left", "nothing-open",
-         "announcement-unfinished"],
+         "announcement-unfinished", "outbound-talking", "outbound-being-screened",
+         "outbound-agent-gone"],
 )
 def test_plan(evidence: CallDetail, asterisk: r.LiveView, expected: type,
               interrupted: int) -> None:

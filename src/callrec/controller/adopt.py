@@ -61,6 +61,8 @@ class Adopter:
         for recording in getattr(plan, "interrupted", ()):
             await self._interrupt(recording, now)
         if isinstance(plan, r.EndCall):
+            if detail.call.channel_id in channels:  # an outbound client still on the line
+                await Effects.ari_quiet(self.deps.ari.hangup(detail.call.channel_id))
             self.deps.record("end_call", call_id, now, "interrupted", plan.reason)
             for bridge in (r.mix_bridge_id(call_id), f"{r.mix_bridge_id(call_id)}-hold"):
                 await Effects.ari_quiet(self.deps.ari.destroy_bridge(bridge))

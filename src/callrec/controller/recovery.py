@@ -8,6 +8,7 @@ pictures: the evidence (open calls, their agent legs and recordings) and what As
 * caller and agent in our mix bridge -> resume control: CONNECTED, the running segment adopted
 * caller alive, agent gone           -> open recordings interrupted; the caller is queued again
 * caller alive, never past the announcement -> start again from the announcement
+* an outbound call not resumable      -> end it and hang up the client (the dialer retries)
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def plan(detail: CallDetail, live: LiveView) -> Plan:
         running = [r for r in open_recordings if r.agent_leg_id == leg.id]
         current = running[-1] if running else None
         return ResumeConnected(leg, current, tuple(r for r in open_recordings if r is not current))
+    if call.direction == "outbound":
+        # The dialer's client, still being screened or hearing a voicemail script, or alone after
+        # its agent left: hung up, never sent through the inbound IVR. The dialer closes the
+        # attempt as failed when it starts again.
+        return EndCall("outbound_interrupted_by_restart", open_recordings)
     if not any(a.outcome == "finished" for a in detail.announcements):
         return Restart() if not open_recordings else Requeue(open_recordings)
     return Requeue(open_recordings)

@@ -97,11 +97,35 @@ def abandoned_announcing(call: int, t: datetime) -> list[p.Event]:
     return [p.CallArrived(t), p.CallerLeft(_at(t, 3))]
 
 
-# Weights: most calls are answered and end with a hangup; a tenth are abandoned in the queue.
+def _dialled(call: int, t: datetime) -> list[p.Event]:
+    return [p.DialStarted(t), _joined(call, 1, _at(t, 4))]
+
+
+def outbound_answered(call: int, t: datetime) -> list[p.Event]:
+    return [*_dialled(call, t),
+            p.ClientAnswered(_at(t, 20), "HUMAN", UUID(int=(2 << 64) + call), f"mm-{call}-o"),
+            p.DisclosureFinished(_at(t, 28)), p.CallerLeft(_at(t, 240)),
+            p.AgentLeft(_at(t, 240.05), f"agent-{call}-1", StopReason.AGENT_HANGUP)]
+
+
+def outbound_machine(call: int, t: datetime) -> list[p.Event]:
+    return [*_dialled(call, t),
+            p.ClientAnswered(_at(t, 24), "MACHINE", UUID(int=(2 << 64) + call), f"mm-{call}-o"),
+            p.AgentLeft(_at(t, 24.1), f"agent-{call}-1", StopReason.AGENT_HANGUP),
+            p.VoicemailLeft(_at(t, 40), True)]
+
+
+def outbound_no_answer(call: int, t: datetime) -> list[p.Event]:
+    return [*_dialled(call, t), p.CallerLeft(_at(t, 34)), p.DialFailed(_at(t, 34), "no_answer")]
+
+
+# Weights: most calls are answered and end with a hangup; a tenth are abandoned in the queue; a
+# sixth are the dialer's (answered, a machine, or nobody there).
 MIX: tuple[tuple[Scenario, int], ...] = (
     (agent_hangs_up, 30), (agent_hangs_up_after_hold, 12), (caller_hangs_up, 20),
     (blind_transfer, 8), (attended_transfer, 4), (controller_transfer, 4), (requeued, 5),
     (unexplained_departure, 2), (abandoned_waiting, 11), (abandoned_announcing, 4),
+    (outbound_answered, 10), (outbound_machine, 4), (outbound_no_answer, 6),
 )
 
 

@@ -49,10 +49,11 @@ def policy(doc: Doc) -> list[str]:
     rate = p["events_per_s"]
     return [
         "## 1. Policy core (one core, pure Python)", "",
-        (f"`callrec.policy.decide` over {p['calls']:,} inbound calls from a realistic mix "
-        f"({p['events']:,} events, {p['events_per_call']:.1f} per call: answered with and without "
-        "hold, caller hang-ups at every stage, blind / attended / controller transfers with the "
-        "duplicate departure signs Asterisk sends, requeues, settle timeouts; "
+        (f"`callrec.policy.decide` over {p['calls']:,} calls from a realistic mix "
+        f"({p['events']:,} events, {p['events_per_call']:.1f} per call: inbound calls answered "
+        "with and without hold, caller hang-ups at every stage, blind / attended / controller "
+        "transfers with the duplicate departure signs Asterisk sends, requeues, settle timeouts; "
+        "a sixth are the dialer's: answered with the disclosure, answering machines, no answer; "
         "`benchmarks/calls.py`)."), "",
         *_table(["measure", "median", "min - max (spread)", "target", ""], [
             ["decide: events/s", f"{rate['median']:,.0f}",

@@ -68,6 +68,26 @@ async def test_the_agent_list_is_read_each_time() -> None:
     assert await pool.free() == [ALICE, BOB]
 
 
+async def test_with_a_ttl_the_list_is_read_again_only_once_it_expired() -> None:
+    current: list[Agent] = [ALICE]
+    reads, now = 0, 100.0
+
+    async def changing() -> Sequence[Agent]:
+        nonlocal reads
+        reads += 1
+        return list(current)
+
+    pool = AgentPool(changing, ttl=1.0, clock=lambda: now)
+    assert await pool.free() == [ALICE]
+    current.append(BOB)
+    now += 0.9
+    assert await pool.free() == [ALICE] and reads == 1  # within the TTL: the list read before
+    assert pool.acquire(ALICE, "callrec-agent-1")
+    assert await pool.free() == []  # who is busy is never cached
+    now += 0.1
+    assert await pool.free() == [BOB] and reads == 2
+
+
 class PoolModel(RuleBasedStateMachine):
     """Random acquire / channel_gone traffic; channel IDs are fresh per leg, as callrec mints them."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -17,7 +18,14 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callrec.controller.evidence import Apply, EvidenceWriter, store_applier
+from callrec.controller.evidence import (
+    Apply,
+    ApplyBatch,
+    EvidenceWriter,
+    store_applier,
+    store_batch_applier,
+    store_call,
+)
 from callrec.controller.journal import Fact, Journal
 from callrec.store import Store, StoreError
 from tests.store.conftest import EVIDENCE_TABLES
@@ -210,3 +218,116 @@ async def test_the_store_returns_the_first_rows_id_for_a_repeated_key(store: Sto
     assert again == first and len({first, *unkeyed}) == 3
     detail = await store.get_call(call_id)
     assert detail is not None and [e.id for e in detail.events] == [first, *unkeyed]
+
+
+# ------------------------------------------------------- batches: one pipelined transaction each
+async def batched(store: Store, facts: list[Fact], journal: Path,
+                  apply_batch: ApplyBatch | None = None) -> EvidenceWriter:
+    """The controller's writer with the store's batch applier, given the facts all at once."""
+    writer = EvidenceWriter(store_applier(store), journal,
+                            apply_batch=apply_batch or store_batch_applier(store), max_backoff=0.01)
+    for fact in facts:
+        writer.submit(fact)
+    await until_drained(writer)
+    return writer
+
+
+async def clean_rows(store: Store, raw: psycopg.AsyncConnection, facts: list[Fact],
+                     tmp_path: Path) -> Snapshot:
+    """The rows these facts leave applied one by one (then the tables emptied again)."""
+    await replay(store_applier(store), journalled(tmp_path / "clean.journal", facts))
+    rows = await snapshot(raw)
+    await emptied(raw)
+    return rows
+
+
+async def test_a_whole_call_in_one_batch_leaves_the_rows_of_fact_by_fact(
+        store: Store, raw: psycopg.AsyncConnection, tmp_path: Path) -> None:
+    facts = whole_call()
+    clean = await clean_rows(store, raw, facts, tmp_path)
+    batches: list[int] = []
+    apply = store_batch_applier(store)
+
+    async def counted(batch: Sequence[Fact]) -> Sequence[tuple[Fact, str]]:
+        batches.append(len(batch))
+        return await apply(batch)
+
+    await batched(store, facts, tmp_path / "evidence.journal", counted)
+    assert batches == [len(facts)]
+    assert await snapshot(raw) == clean
+
+
+async def test_a_batch_with_a_statement_the_store_refuses_lands_nothing(
+        store: Store, raw: psycopg.AsyncConnection) -> None:
+    facts = whole_call()
+    with pytest.raises(StoreError) as refused:  # facts[0] again: an INSERT of a key already there
+        await store.apply_writes([store_call(f) for f in [*facts, facts[0]]])
+    assert not refused.value.transient
+    assert all(not rows for rows in (await snapshot(raw)).values())
+    await store.create_call(uuid4(), direction="inbound", caller_number="1", channel_id="c",
+                            started_at=T0)  # the connection went back to the pool usable
+
+
+async def test_a_batch_broken_off_by_an_exception_lands_nothing(
+        store: Store, raw: psycopg.AsyncConnection) -> None:
+    facts = whole_call()
+    with pytest.raises(AttributeError):  # a fact naming no Store method: a bug, not the database
+        await store.apply_writes([*(store_call(f) for f in facts), ("no_such_write", (), {})])
+    assert all(not rows for rows in (await snapshot(raw)).values())
+    assert await store.apply_writes([store_call(facts[0])]) == []  # the connection is usable
+
+
+async def test_a_write_whose_row_is_missing_is_named_and_the_rest_of_its_batch_stands(
+        store: Store, raw: psycopg.AsyncConnection, tmp_path: Path) -> None:
+    facts = whole_call()
+    clean = await clean_rows(store, raw, facts, tmp_path)
+    missing = [Fact("agent_answered", (uuid4(), at(1))), Fact("hold_ended", (uuid4(), at(2), 0))]
+    alone = []
+    for fact in missing:  # what each says when applied on its own
+        with pytest.raises(StoreError) as refused:
+            await store_applier(store)(fact)
+        alone.append(str(refused.value))
+    writes = [store_call(f) for f in [*facts[:3], missing[0], *facts[3:], missing[1]]]
+    assert await store.apply_writes(writes) == [(3, alone[0]), (len(facts) + 1, alone[1])]
+    assert await snapshot(raw) == clean
+
+
+async def test_the_writer_keeps_every_fact_of_a_refused_batch_but_the_refused_one(
+        store: Store, raw: psycopg.AsyncConnection, tmp_path: Path) -> None:
+    facts = whole_call()
+    clean = await clean_rows(store, raw, facts, tmp_path)
+    bad = Fact("hold_started", (uuid4(), uuid4(), None, at(1), None))  # of a call that is not there
+    refused = []
+    apply = store_batch_applier(store)
+
+    async def noted(batch: Sequence[Fact]) -> Sequence[tuple[Fact, str]]:
+        try:
+            return await apply(batch)
+        except StoreError:
+            refused.append(len(batch))
+            raise
+
+    writer = await batched(store, [*facts[:5], bad, *facts[5:]], tmp_path / "evidence.journal",
+                           noted)
+    assert refused == [len(facts) + 1]  # rolled back as a whole, then applied fact by fact
+    assert await snapshot(raw) == clean and not writer.journalled
+
+
+async def test_a_batch_whose_commit_answer_was_lost_is_replayed_without_a_second_row(
+        store: Store, raw: psycopg.AsyncConnection, tmp_path: Path) -> None:
+    """The batch committed, then the connection broke before PostgreSQL's answer arrived: to the
+    writer that is an outage, so it journals the whole batch and applies it again, fact by fact."""
+    facts = whole_call()
+    clean = await clean_rows(store, raw, facts, tmp_path)
+    apply, lost = store_batch_applier(store), []
+
+    async def answer_lost_once(batch: Sequence[Fact]) -> Sequence[tuple[Fact, str]]:
+        result = await apply(batch)
+        if not lost:
+            lost.append(batch)
+            raise StoreError("server closed the connection unexpectedly", transient=True)
+        return result
+
+    await batched(store, facts, tmp_path / "evidence.journal", answer_lost_once)
+    assert lost and counts(await snapshot(raw)) == counts(clean)
+    assert await snapshot(raw) == clean

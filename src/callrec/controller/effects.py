@@ -12,7 +12,7 @@ from uuid import UUID
 
 from callrec import policy as p
 from callrec.ami import AmiError
-from callrec.ari import AriError
+from callrec.ari import AriError, AriNotFound
 from callrec.controller.agents import Agent
 from callrec.controller.diskspace import cut_short
 from callrec.controller.ivr import collect_client_number
@@ -149,21 +149,26 @@ class Effects:
         self.d.record("recording_stop_requested",
             c.segment.recording_id, c.at, c.reason.value)
         self.finalising.add(c.segment.recording_id)
-        self.s.spawn(self._finalise(run, c.at), "finalise")
+        self.s.spawn(self._finalise(run, c.at, c.reason is p.StopReason.UNOBSERVED), "finalise")
 
-    async def _finalise(self, run: Running, stopped_at: datetime) -> None:
+    async def _finalise(self, run: Running, stopped_at: datetime, unobserved: bool) -> None:
         try:
-            await self._seal(run, stopped_at)
+            await self._seal(run, stopped_at, unobserved)
         finally:
             self.finalising.discard(run.segment.recording_id)
 
-    async def _seal(self, run: Running, stopped_at: datetime) -> None:
+    async def _seal(self, run: Running, stopped_at: datetime, unobserved: bool = False) -> None:
         done = await self.d.recorder.finalise(run.files)
         rid = run.segment.recording_id
         if done.facts is None:
             self.d.record("recording_status", rid, "failed")
             return
         facts = done.facts
+        if unobserved:
+            # The agent left while we were not connected: when is not known (`stopped_at` is when
+            # we found out), so no cut-short verdict; the file ended itself (MixMonitor's b).
+            self.d.record_sealed(rid, stopped_at, facts, done.stereo, "interrupted")
+            return
         in_bridge = _offset_ms(run.segment.started_at, stopped_at)
         short = cut_short(facts.duration_ms, in_bridge, self.d.recorder.cut_short_tolerance_ms)
         if short:
@@ -218,7 +223,9 @@ class Effects:
     # ---------------------------------------------------------------------------------- waiting
     async def _Enqueue(self, c: p.Enqueue) -> None:
         await self.ari_quiet(self.d.ari.create_bridge(self.s.hold_bridge, "holding", "callrec-hold"))
-        await self.ari_quiet(self.d.ari.remove_channel(self.s.mix_bridge, self.s.caller.id))
+        if self.s.caller_in_mix:  # a requeue; on the first queueing it would only earn a 422
+            await self.ari_quiet(self.d.ari.remove_channel(self.s.mix_bridge, self.s.caller.id))
+            self.s.caller_in_mix = False
         await self.d.ari.add_channel(self.s.hold_bridge, self.s.caller.id)
         await self.d.ari.bridge_start_moh(self.s.hold_bridge, self.d.inbound.moh_class)
         self.s.spawn(self._hunt(), "hunt")
@@ -338,7 +345,17 @@ class Effects:
 
     # ---------------------------------------------------------------------------------- helpers
     async def hangup(self, channel_id: str) -> None:
-        await self.ari_quiet(self.d.ari.hangup(channel_id))
+        """Hang up a channel of this call, unless we know it is gone already (one REST request,
+        and a 404, saved per channel on every call's clean-up)."""
+        if channel_id in self.s.gone:
+            return
+        try:
+            await self.d.ari.hangup(channel_id)
+        except AriError as exc:
+            log.debug("ignored: %s", exc)
+            if not isinstance(exc, AriNotFound):
+                return  # not known to be gone: a later hang-up may try again
+        self.s.gone.add(channel_id)
 
     @staticmethod
     async def ari_quiet(call: Awaitable[object]) -> None:

@@ -49,6 +49,12 @@ class CallSession:
         self.playbacks: dict[str, asyncio.Future[datetime]] = {}
         self.claim = claim  # route events for this channel/bridge id to us
         self._release = release
+        # Channels destroyed (ChannelDestroyed has reached us, even if still queued in the inbox) or
+        # already hung up by us: hanging them up again only earns a 404.
+        self.gone: set[str] = set()
+        # Whether the caller may be in the mix bridge. Unknown (so yes) for a call adopted after a
+        # restart; no for a call that starts from the announcement, until it is put there.
+        self.caller_in_mix = True
         self._inbox: asyncio.Queue[Inbox] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self.effects = Effects(self)
@@ -56,6 +62,8 @@ class CallSession:
 
     # ------------------------------------------------------------------------------------ inbox
     def submit(self, item: Inbox) -> None:
+        if isinstance(item, AriEvent) and item.type == "ChannelDestroyed" and item.channel:
+            self.gone.add(item.channel.id)  # now, not when handled: the clean-up may come first
         if not self.ended.is_set():
             self._inbox.put_nowait(item)
 
@@ -88,6 +96,9 @@ class CallSession:
                      {k: a.recording_id for k, a in self.effects.armed.items()})
 
     async def apply(self, event: p.Event) -> None:
+        if isinstance(event, p.CallArrived):
+            self.caller_in_mix = False  # answered into no bridge (or, adopted, never past the
+            # announcement); should it be wrong, ARI's addChannel still moves it out of any bridge
         self.state, commands = p.decide(self.state, event)
         for command in commands:
             await self.effects.execute(command)
@@ -100,6 +111,8 @@ class CallSession:
                 done.set_result(event.timestamp)
         elif event.type == "ChannelDtmfReceived" and event.channel and event.channel.id == self.caller.id:
             self.digits.push(event.digit or "")
+        elif self._caller_in_mix_event(event):
+            self.caller_in_mix = event.type == "ChannelEnteredBridge"
         elif event.type == "ChannelEnteredBridge" and event.channel and self._stranger(event):
             # A transfer swapped the agent for a new channel (a blind REFER puts Local/…;1 into our
             # bridge, after ChannelLeftBridge of the agent and before BridgeBlindTransfer): it is the
@@ -110,6 +123,11 @@ class CallSession:
             leg = self.legs[event.channel.id]
             if not leg.answered.done():
                 leg.answered.set_result(False)
+
+    def _caller_in_mix_event(self, event: AriEvent) -> bool:
+        return (event.type in ("ChannelEnteredBridge", "ChannelLeftBridge")
+                and event.channel is not None and event.channel.id == self.caller.id
+                and event.bridge is not None and event.bridge.id == self.mix_bridge)
 
     def _stranger(self, event: AriEvent) -> bool:
         channel_id = event.channel.id if event.channel else ""
@@ -134,6 +152,7 @@ class CallSession:
             await self.effects.ari_quiet(self.deps.ari.remove_channel(self.hold_bridge,
                                                                       self.caller.id))
             await self.deps.ari.add_channel(self.mix_bridge, self.caller.id)
+            self.caller_in_mix = True
             await self.deps.ari.add_channel(self.mix_bridge, channel.id)
         except AriError:
             self.effects.disarm(channel.id)

@@ -7,12 +7,17 @@ Updates address rows by the application-generated UUID and fail loudly when the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 from uuid import UUID
 
+from callrec.store.batch import pipelined
 from callrec.store.errors import StoreError
 from callrec.store.pool import Database, utc
+
+# One write as data: a StoreWrites method's name, its positional and its keyword arguments.
+Write = tuple[str, Sequence[Any], Mapping[str, Any]]
 
 # Either the new row's id, or (the key was seen before) the existing row's: both branches read the
 # same snapshot, which does not include the row this statement inserts, so exactly one answers.
@@ -27,6 +32,21 @@ _ADD_CALL_EVENT: Final = (
 
 class StoreWrites:
     _db: Database
+
+    async def apply_writes(self, writes: Sequence[Write]) -> list[tuple[int, str]]:
+        """Several writes, in order, as ONE pipelined transaction (store/batch.py): one pool
+        checkout and one round trip for all of them, where each write on its own costs a checkout
+        and two round trips. A statement that fails (a constraint, bad data) rolls the whole batch
+        back and raises StoreError (``transient`` as for a single write), so the caller can apply
+        the writes one by one to find it. Writes that changed nothing because their row is missing
+        (the StoreError each would raise on its own) do not stop the others: returned as (index,
+        that error's message). The methods' own return values are not known here."""
+        async with pipelined(self._db, "apply evidence writes") as db:
+            batch = _WritesOn(db)
+            for index, (name, args, kwargs) in enumerate(writes):
+                db.write = index
+                await getattr(batch, name)(*args, **kwargs)
+        return db.missed()
 
     # ----------------------------------------------------------------------------- calls
 
@@ -262,6 +282,13 @@ class StoreWrites:
             "remove agent", "DELETE FROM agents WHERE name = %s", (name,)
         )
         return deleted == 1
+
+
+class _WritesOn(StoreWrites):
+    """The same writes, on another Database (a batch's pipelined connection)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
 
 def _json_object(detail: dict[str, Any]) -> str:

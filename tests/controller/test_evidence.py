@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from callrec.controller.evidence import EvidenceWriter, store_applier
+from callrec.controller.evidence import MAX_BATCH, EvidenceWriter, store_applier
 from callrec.controller.journal import Fact, Journal
 from callrec.store import StoreError
 
@@ -26,16 +26,32 @@ class Database:
         self.attempts = 0
         self.refuse: set[str] = set()
         self.crash: set[str] = set()
+        self.missing: set[str] = set()  # ops whose row is missing: they change nothing
+        self.batches: list[list[str]] = []  # every batch attempted, landed or not
 
     async def apply(self, fact: Fact) -> None:
         self.attempts += 1
+        self._check(fact)
+        if fact.op in self.missing:
+            raise StoreError(f"{fact.op} failed: no row")
+        self.applied.append(fact.op)
+
+    async def apply_batch(self, batch: Sequence[Fact]) -> list[tuple[Fact, str]]:
+        """One transaction: the batch lands, or (any fact failing) none of it; facts whose row is
+        missing changed nothing and are returned."""
+        self.batches.append([fact.op for fact in batch])
+        for fact in batch:
+            self._check(fact)
+        self.applied.extend(fact.op for fact in batch if fact.op not in self.missing)
+        return [(fact, f"{fact.op} failed: no row") for fact in batch if fact.op in self.missing]
+
+    def _check(self, fact: Fact) -> None:
         if self.down:
             raise StoreError("connection refused", transient=True)
         if fact.op in self.refuse:
             raise StoreError("value rejected by check constraint")
         if fact.op in self.crash:
             raise TypeError("a bug in one write")
-        self.applied.append(fact.op)
 
 
 @pytest.fixture
@@ -44,9 +60,12 @@ def journal_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def db_and_writer(journal_path: Path) -> AsyncIterator[tuple[Database, EvidenceWriter]]:
+async def db_and_writer(journal_path: Path, request: pytest.FixtureRequest
+                        ) -> AsyncIterator[tuple[Database, EvidenceWriter]]:
     db = Database()
-    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01)
+    batches = getattr(request, "param", False)  # parametrized indirectly: True = with batches
+    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01,
+                            apply_batch=db.apply_batch if batches else None)
     task = asyncio.create_task(writer.run())
     yield db, writer
     task.cancel()
@@ -77,8 +96,10 @@ async def test_submit_never_waits_for_the_database(journal_path: Path) -> None:
     assert writer.pending == 1
 
 
-async def test_an_outage_is_journalled_to_disk_and_replayed_in_order(db_and_writer,
-                                                                     journal_path: Path) -> None:
+@pytest.mark.parametrize("db_and_writer", [False, True], ids=["fact by fact", "batches"],
+                         indirect=True)
+async def test_an_outage_is_journalled_to_disk_and_replayed_in_order(
+        db_and_writer, journal_path: Path) -> None:
     db, writer = db_and_writer
     db.down = True
     for fact in facts("create_call", "recording_started", "end_call"):
@@ -88,10 +109,11 @@ async def test_an_outage_is_journalled_to_disk_and_replayed_in_order(db_and_writ
         while writer.journalled < 3:
             await asyncio.sleep(0.01)
     await asyncio.wait_for(journalled(), 3)
-    assert journal_path.exists() and db.applied == []
+    assert journal_path.exists() and db.applied == [] and writer.pending == 3
+    writer.submit(Fact("later"))  # queued behind the journal, on disk
     db.down = False
     await drained(writer)
-    assert db.applied == ["create_call", "recording_started", "end_call"]
+    assert db.applied == ["create_call", "recording_started", "end_call", "later"]
     assert not journal_path.exists()  # emptied once replayed
 
 
@@ -170,3 +192,123 @@ async def test_a_bug_in_one_write_does_not_stop_the_others(db_and_writer) -> Non
         writer.submit(fact)
     await drained(writer)
     assert db.applied == ["next"]
+
+
+# ---------------------------------------------------------------- batches (one transaction each)
+@pytest.fixture
+async def batching(journal_path: Path) -> AsyncIterator[tuple[Database, EvidenceWriter]]:
+    db = Database()
+    writer = EvidenceWriter(db.apply, journal_path, apply_batch=db.apply_batch, max_backoff=0.01)
+    task = asyncio.create_task(writer.run())
+    yield db, writer
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_facts_queued_together_are_applied_as_one_batch_in_order(batching) -> None:
+    db, writer = batching
+    ops = [f"op{i}" for i in range(20)]
+    for fact in facts(*ops):
+        writer.submit(fact)
+    assert writer.pending == 20
+    await drained(writer)
+    assert db.batches == [ops] and db.applied == ops and writer.pending == 0
+
+
+async def test_a_batch_is_bounded(batching) -> None:
+    db, writer = batching
+    ops = [f"op{i}" for i in range(MAX_BATCH + 5)]
+    for fact in facts(*ops):
+        writer.submit(fact)
+    await drained(writer)
+    assert db.batches == [ops[:MAX_BATCH], ops[MAX_BATCH:]] and db.applied == ops
+
+
+async def test_a_fact_alone_is_applied_on_its_own(batching) -> None:
+    db, writer = batching
+    writer.submit(Fact("create_call"))
+    await drained(writer)
+    assert db.batches == [] and db.applied == ["create_call"]
+
+
+@pytest.mark.parametrize("failure", ["refuse", "crash"])
+async def test_a_batch_with_a_failing_fact_is_redone_fact_by_fact(batching, failure: str) -> None:
+    db, writer = batching
+    setattr(db, failure, {"bad"})
+    for fact in facts("before", "bad", "after"):
+        writer.submit(fact)
+    await drained(writer)
+    assert db.batches == [["before", "bad", "after"]]  # rolled back as a whole: nothing landed
+    assert db.applied == ["before", "after"] and not writer.journalled
+
+
+async def test_a_fact_whose_row_is_missing_is_reported_and_the_rest_of_its_batch_stands(
+        batching, caplog: pytest.LogCaptureFixture) -> None:
+    db, writer = batching
+    db.missing = {"agent_answered"}
+    for fact in facts("create_call", "agent_answered", "end_call"):
+        writer.submit(fact)
+    await drained(writer)
+    assert db.batches == [["create_call", "agent_answered", "end_call"]]
+    assert db.applied == ["create_call", "end_call"]
+    assert "evidence agent_answered rejected: agent_answered failed: no row" in caplog.text
+
+
+class HangingDatabase(Database):
+    """A database whose server vanished: a write hangs (the pool waits for a connection) until
+    `give_up` is set, then fails as unavailable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.give_up = asyncio.Event()
+
+    async def apply(self, fact: Fact) -> None:
+        if self.down:
+            await self.give_up.wait()
+        await super().apply(fact)
+
+
+async def test_a_write_the_database_sits_on_is_journalled_before_it_gives_up(
+        journal_path: Path) -> None:
+    """A crash while the pool still waits for a connection must lose nothing: the facts in hand
+    and those submitted meanwhile are on disk within `spill_after`, in order."""
+    db = HangingDatabase()
+    db.down = True
+    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01, spill_after=0.05)
+    task = asyncio.create_task(writer.run())
+    writer.submit(Fact("agent_left"))
+    await asyncio.sleep(0.02)
+    writer.submit(Fact("recording_stop_requested"))
+    writer.submit(Fact("end_call"))
+
+    async def on_disk() -> None:
+        while len(Journal(journal_path)) < 3:
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(on_disk(), 3)
+    task.cancel()  # the controller dies while the write still hangs
+    await asyncio.gather(task, return_exceptions=True)
+
+    restarted = Database()
+    writer = EvidenceWriter(restarted.apply, journal_path)
+    task = asyncio.create_task(writer.run())
+    await drained(writer)
+    task.cancel()
+    assert restarted.applied == ["agent_left", "recording_stop_requested", "end_call"]
+
+
+async def test_a_slow_write_that_lands_is_replayed_harmlessly_and_nothing_is_lost(
+        journal_path: Path) -> None:
+    db = HangingDatabase()
+    db.down = True
+    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01, spill_after=0.05)
+    task = asyncio.create_task(writer.run())
+    writer.submit(Fact("create_call"))
+    await asyncio.sleep(0.1)
+    writer.submit(Fact("end_call"))
+    db.down = False
+    db.give_up.set()  # the write finally lands
+    await drained(writer)
+    task.cancel()
+    # create_call landed, was journalled too, and replayed: idempotent facts make that harmless.
+    assert db.applied == ["create_call", "create_call", "end_call"]
+    assert not journal_path.exists()

@@ -88,6 +88,7 @@ async def test_a_person_is_bridged_then_recorded_then_told() -> None:
             ("ari", "play_on_bridge", {"bridge_id": mix, "media": DISCLOSURE}),
         ])
         assert len(rig.journal.of("ami", "start")) == 1  # nothing armed while the agent waited
+        await until(lambda: rig.stored("announcement_started"), "the disclosure's proof")
         [told] = rig.stored("announcement_started")
         assert (told["kind"], told["prompt"]) == ("outbound_disclosure", DISCLOSURE)
 

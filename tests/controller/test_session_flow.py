@@ -75,11 +75,13 @@ async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> No
     assert after[0].args == {"channel_name": agent["name"], "asterisk_id": "mm-1"}
     assert len(rig.journal.of("ami", "stop")) == 1  # the later signs of the same departure: ignored
     assert in_order(after, [
-        ("ari", "hangup", {"channel_id": agent["id"]}),
         ("ari", "hangup", {"channel_id": CALLER["id"]}),
         ("ari", "destroy_bridge", {"bridge_id": mix}),
         ("ari", "destroy_bridge", {"bridge_id": hold}),
     ])
+    # Its ChannelDestroyed had reached the controller before the call released the agent: no
+    # hang-up of a channel that is gone; the caller's, once (not again in the clean-up).
+    assert [a.args["channel_id"] for a in rig.journal.of("ari", "hangup")] == [CALLER["id"]]
     assert not rig.deps.pool.busy_names()
 
     # Evidence: timestamps are Asterisk's, from the events that caused them.
@@ -181,6 +183,35 @@ async def test_agent_leaving_unexplained_puts_the_caller_back_in_the_queue() -> 
     assert [e["outcome"] for e in rig.stored("end_call")] == ["abandoned"]
 
 
+async def test_the_caller_is_taken_out_of_the_mix_bridge_only_when_in_it() -> None:
+    async with Rig(settle_seconds=0.05) as rig:
+        session = await rig.call_arrives()
+        agent = await rig.connect()
+        [first_queueing] = rig.journal.of("ari", "bridge_start_moh")
+        before = rig.journal.actions[:rig.journal.actions.index(first_queueing)]
+        assert not [a for a in before if a.name == "remove_channel"
+                    and a.args["bridge_id"] == session.mix_bridge]  # it never was in it
+        await rig.send("ChannelLeftBridge", channel=agent, bridge=bridge(session.mix_bridge))
+        await until(lambda: len(rig.journal.of("ari", "bridge_start_moh")) == 2, "requeued")
+        assert in_order(rig.journal.actions, [
+            ("ari", "bridge_start_moh", {}),
+            ("ari", "remove_channel", {"bridge_id": session.mix_bridge, "channel_id": CALLER["id"]}),
+            ("ari", "add_channel", {"bridge_id": session.hold_bridge, "channel_id": CALLER["id"]}),
+            ("ari", "bridge_start_moh", {})])
+        await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
+        await rig.ended(session)
+
+
+async def test_an_agent_not_yet_destroyed_is_hung_up_once() -> None:
+    async with Rig() as rig:
+        session = await rig.call_arrives()
+        agent = await rig.connect()
+        await rig.send("ChannelHangupRequest", channel=agent, cause=16)  # nothing more yet
+        await rig.ended(session)
+    hangups = [a.args["channel_id"] for a in rig.journal.of("ari", "hangup")]
+    assert hangups == [agent["id"], CALLER["id"]]  # released, then the caller; no clean-up repeats
+
+
 async def test_caller_hangs_up_during_the_announcement() -> None:
     async with Rig() as rig:
         session = await rig.call_arrives()
@@ -269,7 +300,10 @@ async def test_channels_that_vanished_while_disconnected_end_the_call_once() -> 
         await rig.controller.reconcile()
         await rig.ended(session)
     assert len(rig.journal.of("ami", "stop")) == 1
-    assert [e["end_reason"] for e in rig.stored("end_call")] == ["agent_hangup"]
+    # When they left is not known: said so, and no "cut short" verdict on a file nobody saw end.
+    assert [e["end_reason"] for e in rig.stored("end_call")] == ["unobserved"]
+    assert [r["status"] for r in rig.stored("recording_finalised")] == ["interrupted"]
+    assert "alarm" not in [e["kind"] for e in rig.stored("add_call_event")]
 
 
 async def test_an_agent_whose_leg_vanished_while_disconnected_is_free_again() -> None:

@@ -215,7 +215,7 @@ class Controller:
                 self.deps.pool.channel_gone(channel_id)
                 if not leg.answered.done():
                     leg.answered.set_result(False)
-                session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.AGENT_HANGUP))
+                session.submit(p.AgentLeft(now, leg.ref.channel_id, p.StopReason.UNOBSERVED))
             if session.caller.id not in alive:
                 session.submit(p.CallerLeft(now))
 

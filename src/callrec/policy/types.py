@@ -34,6 +34,7 @@ class StopReason(StrEnum):
     LEFT_BRIDGE = "left_bridge"
     RECORDING_FAILED = "recording_failed"
     CLIENT_UNREACHED = "client_unreached"  # outbound: no person answered; the agent is let go
+    UNOBSERVED = "unobserved"  # gone while callrec was not connected (found on reconcile)
 
 
 TRANSFER_KINDS: Mapping[StopReason, str] = {

@@ -39,3 +39,11 @@ bench-load: sandbox
 .PHONY: bench
 bench: sandbox
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+# Fault injection, repeated (not part of `make test`, which runs each fault once): writes
+# docs/reliability.md. Drives the sandbox Asterisk: `flock -o /tmp/callrec-sandbox.lock make faults`
+# (-o: an Asterisk that `sandbox` starts must not inherit the lock's descriptor and hold it forever).
+FAULT_TRIALS ?= 100
+.PHONY: faults
+faults: sandbox
+	$(PY) -m benchmarks.faults.run --trials $(FAULT_TRIALS)

@@ -23,11 +23,14 @@ from tests.e2e.harness import (
     Phones,
     agent,
     assert_only_conversation,
+    eventually,
     finished_call,
     live_call,
     set_agents,
 )
+from tests.faults.calls import SETTLE_S, agent_leaves_and_check, normal_rows, scripted_call
 from tests.faults.conftest import ControllerProcess
+from tests.faults.evidence import Outcome, call_of
 
 pytestmark = [pytest.mark.e2e]
 
@@ -96,3 +99,30 @@ async def test_caller_left_while_the_controller_was_down(
     [rec] = detail.recordings
     assert rec.status == "interrupted"
     assert_sealed(detail)
+
+
+@pytest.mark.fault("controller_killed")
+async def test_killed_mid_call_and_adopted(controller: ControllerProcess, store: Store,
+                                           idle_phones: Phones, outcome: Outcome,
+                                           trial: int) -> None:
+    """The repeated form (`make faults`): killed mid-call, restarted, the live call adopted; when
+    the agent hangs up later the recording stops then, as if nothing had happened."""
+    phones, loop = idle_phones, asyncio.get_running_loop()
+    await controller.start()
+    expected = await normal_rows(store, phones)
+    number = await scripted_call(store, phones)
+    await asyncio.sleep(0.5)
+    await controller.kill()
+    killed = loop.time()
+    await controller.start()
+
+    async def adopted() -> bool:
+        detail = await call_of(store, number)
+        return detail is not None and "recovered" in [e.kind for e in detail.events]
+
+    await eventually(adopted, timeout=SETTLE_S, interval=0.05, what="the call adopted")
+    outcome.recover_s = loop.time() - killed  # here: killed -> restarted and the call adopted
+    detail = await agent_leaves_and_check(store, phones, number, controller.config, outcome,
+                                          expected)
+    outcome.expect_agent_ended_it(detail, "the adopted call")
+    outcome.assert_held()

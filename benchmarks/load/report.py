@@ -11,47 +11,58 @@ TARGET_MS = 20.0
 TARGET_N = 100
 
 FINDINGS = """\
-* **The recording no longer waits for the controller.** callrec arms MixMonitor (option `b`) on the
-  agent's channel when the agent answers and only then asks ARI to add the agent to the caller's
-  bridge, as app_queue does for its member: `b` holds back all audio until the channel is bridged, so
-  the file takes audio from the agent's entry, by construction (callrec awaits MixMonitor's answer
-  before it sends the addChannel; no segment in these runs fell back to a MixMonitor started on
-  ChannelEnteredBridge). In the before → after table the start latency (agent entered → file takes
-  audio) goes from 8–14 ms p99 where the box kept up and 1131 ms at 100 @ 30 ms to 0 at every size,
-  and at 100 @ 30 ms the failed calls drop from 64 (recordings cut short by the lag) to 7.
-* **What still fails at 100–150 calls @ 30 ms is the box, not the start.** Those 2 cores run both
-  Asterisks, PostgreSQL, callrec and the benchmark; at 100 @ 30 ms they were 67 % busy (20 % of it
-  other work), at 150 @ 30 ms 80 % (52 % other work). The 7 (and 14) `incomplete` recordings begin at
-  the agent's entry and end at the hangup, but are 260–370 ms shorter than the agent's time in the
-  bridge: the simulated phone's silent start (tests/e2e/harness.py: the phones instance answers only
-  after a first media frame; ~130 ms when the box is idle) stretches under starvation beyond the
-  250 ms cut-short tolerance. The same starvation makes the stop column (file's last write after the
-  agent's hangup request) reach 67 ms p99 at 100 @ 30 ms (4.7 ms at 100 @ 150 ms): MixMonitor closes
-  its file in the pbx's own threads.
+* **Controller CPU per call down by a quarter to a third; ≤ 1 ms per event still missed.** In the
+  before → after table (HEAD 8cd8c71 run just before this one, same session): 40–52 → 29–37 ms per
+  call, 1.8–2.2 → 1.3–1.8 ms per ARI event (1.3 ms at N = 100 @ 30 ms; 22 events per call). What
+  changed: the evidence facts that queue while the writer is busy, or within 50 ms of the first,
+  reach PostgreSQL as one pipelined transaction (BEGIN, the writes, COMMIT in one round trip;
+  `store/batch.py`) instead of one pool checkout, liveness query and statement each (~20 per call);
+  the agent list is read at most once a second, not on every hunt (N rows per hunt); no
+  removeChannel of a caller never put in the mix bridge (a 422 on every first queueing); no hang-up
+  of a channel already destroyed or already hung up by us (2 per call, 404s, in the clean-up).
+* **What limits CPU per event now: the fixed I/O of a call, not its events.** py-spy (a separate
+  N = 50 run at 200 Hz, 506 main-thread samples; the 50 Hz profile below has 124): ARI REST
+  requests ~25 % (15 per call: answer, two bridges created and destroyed, two prompts, the holding
+  bridge and its music, the agent's originate, three bridge moves, two hang-ups; ~0.5 ms of CPU
+  each here, aiohttp's request machinery plus a loopback `send()` whose kernel time includes the
+  delivery to Asterisk), evidence ~15 % (at most ~4 pipelined transactions per call at N = 50, one
+  per 50 ms at most; each still pays the pool's liveness query, and psycopg's async waits
+  register and unregister the socket with asyncio for every statement), the event loop itself
+  ~20 %, AMI MixMonitor start/stop ~9 %, ARI events in (WebSocket, JSON, parsing, routing) ~9 %,
+  DEBUG logging 7–11 % (-vv: the benchmark counts events in that log; runs at -v measured 26–29 ms
+  per call), the policy, translate and the session's own logic ~7 %. At 22 events per call the
+  target means 22 ms per call, and the REST requests and AMI actions alone take ~10 ms. What would
+  meet it: fewer requests per call (the removeChannel from the holding bridge before the caller is
+  added to the mix bridge is redundant: ARI's addChannel departs the channel's current Stasis bridge
+  itself, res/stasis/control.c; the release hang-up of an agent who hung up 404s in 49 of 50 calls,
+  its ChannelDestroyed arriving just after), a connection kept by the evidence writer (no liveness
+  query per batch), a cheaper event loop (uvloop: not measured), and no DEBUG logging.
+* **More failed calls at 100–150 @ 30 ms after the change: the same box, fed faster.** They are all
+  `incomplete` recordings: they begin at the agent's entry and end at the hangup, but hold 259–985 ms
+  less audio than the agent's time in the bridge: the simulated phone's silent start
+  (tests/e2e/harness.py: the phones instance answers only after a first media frame; ~130 ms when the
+  box is idle) stretched by starvation beyond the 250 ms cut-short tolerance. The slower controller
+  of the before run shed load: its event lag (p99 2.4 s at 100 @ 30 ms, 2.8 s at 150) spread the
+  bridging out, so at most 58 and 36 agents were in a bridge at once; after the change 68 and 65, on
+  the same 2 cores that run both Asterisks (67 % and 61 % busy). Two more rounds at 100 @ 30 ms right
+  after this run: HEAD 27 and 64 incomplete, this change 53 and 81. The same starvation sets the stop
+  column (file's last write after the agent's hangup request: 121 ms p99 at 100 @ 30 ms here, 16 ms
+  in the before run, 5 ms at 100 @ 150 ms): MixMonitor closes its file in the pbx's own threads.
+* **The recording does not wait for the controller** (d88fa86): MixMonitor is armed with `b` on the
+  agent's channel when the agent answers, before callrec asks ARI to add it to the caller's bridge,
+  as app_queue does for its member, so the file takes audio from the agent's entry whatever the
+  controller's lag (0 ms at every size in both runs; no segment fell back to a MixMonitor started on
+  ChannelEnteredBridge).
 * **Extra audio beyond one frame appears only when the box is saturated, and app_queue shows the same.**
-  3 of 100 calls at 100 @ 30 ms (2 of 150 at 150 @ 30 ms) hold 23–61 ms more audio than the agent's
-  Enter → HangupRequest window (ARI times). app_queue's own recording does the same when the box is
-  starved (+61 ms at 100 @ 30 ms in the before run, +63 ms at 150 @ 30 ms in this one); wherever the
-  box kept up the maximum is ≤ 18 ms. Not isolated yet: the audiohook emitting its two directions
-  unsynchronised when starved (one file holds 3000 ms of audio although, by AMI's own stamps, its
-  MixMonitor existed for 2963 ms), or the bridge taking effect before Asterisk stamps the entry.
-* **AMI timestamps lag under load.** At 150 @ 30 ms the agent's AMI `BridgeEnter` trailed ARI's
-  ChannelEnteredBridge for the same entry by up to 148 ms (AMI stamps an event when its manager
-  thread formats it; ARI's timestamp is the event's creation). That is why the "start ms" column (AMI
-  MixMonitorStart vs ARI entry) shows positive values there although every MixMonitor was armed
-  before its entry, and why the anchor's AMI-stamped latencies read low when the box is starved.
-* **Controller CPU: ≈40 ms per call, 22 ARI events per call, 1.8–2.0 ms per event (target ≤ 1 ms:
-  missed).** The per-event figure rose against the earlier report only because the ARI event filter
-  (5857689) removed ~40 cheap events per call; per call the controller costs less (60–80 → 39–46 ms).
-  py-spy (N = 50, main thread) puts the time not in event handling (translate and the policy are
-  microseconds) but in fixed costs per call: evidence writes 27–28 % (≈20 facts per call, one
-  statement and round trip each through psycopg), ARI REST requests 25–26 % (≈18 per call through
-  aiohttp, 4 of them wasted: a removeChannel of the caller from a bridge it is not in (422) on every
-  first Enqueue, and ~3 hangups of channels already gone (404) in the clean-up), asyncio and
-  callrec's own code ~38 % (16.6 % of it idle in select), logging 5 % at -vv. What would meet the
-  target: one transaction per drained batch of evidence facts (`controller/evidence.py`,
-  `store/writes.py`), dropping the wasted ARI requests, and caching the agent list
-  (`AgentPool.free` queries `list_agents` on every hunt)."""
+  1 of 100 calls at 100 @ 30 ms holds 25 ms more audio than the agent's Enter → HangupRequest window
+  (ARI times); app_queue's own recording, 24 of 150 calls at 150 @ 30 ms (up to +141 ms). Not
+  isolated yet: the audiohook emitting its two directions unsynchronised when starved, or the bridge
+  taking effect before Asterisk stamps the entry.
+* **AMI timestamps lag under load.** In the d88fa86 run at 150 @ 30 ms the agent's AMI `BridgeEnter`
+  trailed ARI's ChannelEnteredBridge for the same entry by up to 148 ms (AMI stamps an event when its
+  manager thread formats it; ARI's timestamp is the event's creation): the "start ms" column (AMI
+  MixMonitorStart vs ARI entry) can then show positive values although every MixMonitor was armed
+  before its entry, and the anchor's AMI-stamped latencies read low when the box is starved."""
 
 
 METHOD = """\

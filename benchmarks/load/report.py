@@ -13,7 +13,8 @@ TARGET_N = 100
 FINDINGS = """\
 * **Controller CPU per call down by a quarter to a third; ≤ 1 ms per event still missed.** In the
   before → after table (HEAD 8cd8c71 run just before this one, same session): 40–52 → 29–37 ms per
-  call, 1.8–2.2 → 1.3–1.8 ms per ARI event (1.3 ms at N = 100 @ 30 ms; 22 events per call). What
+  call (40 at 25 @ 30 ms, where other work took the box to 64 %), 1.8–2.2 → 1.3–1.8 ms per ARI
+  event (1.3 ms at N = 100 @ 30 ms; 22 events per call). What
   changed: the evidence facts that queue while the writer is busy, or within 50 ms of the first,
   reach PostgreSQL as one pipelined transaction (BEGIN, the writes, COMMIT in one round trip;
   `store/batch.py`) instead of one pool checkout, liveness query and statement each (~20 per call);

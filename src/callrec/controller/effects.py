@@ -233,13 +233,20 @@ class Effects:
     async def _hunt(self) -> None:
         """Ring free agents one at a time until one answers; the caller keeps hearing music."""
         while self.s.state.phase is p.Phase.WAITING:
-            tried: set[str] = set()
-            while free := await self.d.pool.free(exclude=tried):
-                agent = free[0]
-                tried.add(agent.name)
-                if await self._ring(agent):
-                    return
+            if await self.ring_free_agents():
+                return
             await asyncio.sleep(self.d.hunt_retry_seconds)
+
+    async def ring_free_agents(self, only: str | None = None) -> bool:
+        """One round through the free agents (or just `only`), each rung once; True if one
+        answered."""
+        tried: set[str] = set()
+        while free := [a for a in await self.d.pool.free(exclude=tried)
+                       if only is None or a.name == only]:
+            tried.add(free[0].name)
+            if await self._ring(free[0]):
+                return True
+        return False
 
     async def _ring(self, agent: Agent) -> bool:
         leg_id = self.d.new_id()

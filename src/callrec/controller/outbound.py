@@ -153,14 +153,8 @@ class OutboundEffects(Effects):
         self.s.spawn(self._fetch(), "fetch")
 
     async def _fetch(self) -> None:
-        wanted = self.s.plan.agent
-        tried: set[str] = set()
-        while free := [a for a in await self.d.pool.free(exclude=tried)
-                       if wanted is None or a.name == wanted]:
-            tried.add(free[0].name)
-            if await self._ring(free[0]):
-                return
-        self.s.submit(p.DialFailed(self.d.now(), "no_agent"))
+        if not await self.ring_free_agents(only=self.s.plan.agent):
+            self.s.submit(p.DialFailed(self.d.now(), "no_agent"))
 
     async def _DialClient(self, c: p.DialClient) -> None:
         self.s.spawn(self._dial(), "dial")

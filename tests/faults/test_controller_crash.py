@@ -31,6 +31,7 @@ from tests.e2e.harness import (
 from tests.faults.calls import SETTLE_S, agent_leaves_and_check, normal_rows, scripted_call
 from tests.faults.conftest import ControllerProcess
 from tests.faults.evidence import Outcome, call_of
+from tests.faults.sandbox import pbx_channels
 
 pytestmark = [pytest.mark.e2e]
 
@@ -42,6 +43,15 @@ def assert_sealed(detail: CallDetail) -> None:
         assert rec.status in ("complete", "interrupted", "incomplete"), rec.status
         assert wav_is_closed(path), f"{path.name} was left open"
         assert rec.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def gone_from_the_pbx(controller: ControllerProcess, channel_id: str) -> None:
+    """Bounded wait for a party to hang up while the controller is down (its timing is the
+    simulated phone's, which a busy box stretches)."""
+    async def gone() -> bool:
+        return channel_id not in await pbx_channels(controller.config)
+
+    await eventually(gone, timeout=SETTLE_S, what=f"channel {channel_id} to hang up")
 
 
 async def calls_from(store: Store, number: str) -> int:
@@ -71,10 +81,11 @@ async def test_agent_left_while_the_controller_was_down(
     await set_agents(store, {"alice": agent("agent-hangup")})  # talks 3 s, hangs up
     await controller.start()
     number = await phones.call(stay=9)
-    await live_call(store, number, "connected")
+    live = await live_call(store, number, "connected")
     await controller.kill()
     await set_agents(store, {})  # nobody to requeue to: the caller waits, then hangs up
-    await asyncio.sleep(4)  # the agent hangs up meanwhile; MixMonitor's `b` closes the file
+    # The agent hangs up meanwhile; MixMonitor's `b` closes the file.
+    await gone_from_the_pbx(controller, live.legs[0].channel_id)
     await controller.start()
     detail = await finished_call(store, number)
     [rec] = detail.recordings
@@ -89,9 +100,10 @@ async def test_caller_left_while_the_controller_was_down(
     await set_agents(store, {"alice": agent("agent-stay")})
     await controller.start()
     number = await phones.call(stay=2)
-    await live_call(store, number, "connected")
+    live = await live_call(store, number, "connected")
     await controller.kill()
-    await asyncio.sleep(4)  # the caller hangs up 2 s in; Asterisk hangs up nobody else for us
+    # The caller hangs up 2 s in; Asterisk hangs up nobody else for us.
+    await gone_from_the_pbx(controller, live.call.channel_id)
     await controller.start()
     detail = await finished_call(store, number)
     assert (detail.call.outcome, detail.call.end_reason) == ("interrupted",

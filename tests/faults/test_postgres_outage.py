@@ -49,6 +49,10 @@ def journalled(state_dir: Path) -> list[str]:
     return ops[done:]
 
 
+async def sealed_and_closed_offline(state_dir: Path) -> bool:
+    return {"recording_finalised", "end_call"} <= set(journalled(state_dir))
+
+
 async def call_on(cluster: PrivatePostgres, controller: ControllerProcess,
                   phones: Phones) -> tuple[Counter[str], str]:
     """The controller on the private cluster; the normal call's rows, then a call connected:
@@ -70,10 +74,7 @@ async def test_postgres_stopped_mid_call(controller: ControllerProcess, private_
         gone = datetime.now(UTC)
         await hang_up_agent(phones, STAY)
 
-        async def sealed_and_closed_offline() -> bool:
-            return {"recording_finalised", "end_call"} <= set(journalled(state_dir))
-
-        await eventually(sealed_and_closed_offline, timeout=SETTLE_S,
+        await eventually(lambda: sealed_and_closed_offline(state_dir), timeout=SETTLE_S,
                          what="the recording sealed and the call closed, into the journal")
         alive = await pbx_channels(controller.config)
     back = loop.time()
@@ -98,11 +99,15 @@ async def test_a_crash_during_the_outage_loses_no_evidence(
     so a controller killed in that window loses nothing: the agent's hang-up, the recording's stop
     and the call's end are all replayed after the restart."""
     phones = idle_phones
+    state_dir = Path(controller.env["CALLREC_STATE_DIR"])
     expected, number = await call_on(private_pg, controller, phones)
     async with private_pg.stopped():
         await asyncio.sleep(0.5)
         await hang_up_agent(phones, STAY)
-        await asyncio.sleep(3.0)  # recording stopped and sealed, call closed: all as facts
+        # Killed once the recording is sealed and the call closed, and those facts sit in the
+        # journal only: a kill before the seal would rightly leave the recording `interrupted`.
+        await eventually(lambda: sealed_and_closed_offline(state_dir), timeout=SETTLE_S,
+                         what="the recording sealed and the call closed, into the journal")
         await controller.kill()
     await controller.start()
     async with await Store.open(private_pg.dsn) as store:

@@ -27,6 +27,7 @@ from pathlib import Path
 import aiohttp
 
 from callrec.ami import AmiGateway
+from callrec.ari import basic_authorization
 from callrec.audio import dtmf_present, tones_present
 from callrec.audio.correlate import locate
 from callrec.config import load
@@ -74,7 +75,7 @@ def run_cli(*args: str, user: str = "root", check: bool = True) -> str:
     """Run `callrec` as `user` (CALLREC_ACTING_USER), echo it like a terminal, return its stdout."""
     print(f"[{user}]$ callrec {' '.join(args)}", flush=True)
     done = subprocess.run([CALLREC, *args], env={**ENV, "CALLREC_ACTING_USER": user},
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     print(done.stdout + done.stderr, end="", flush=True)
     if check and done.returncode != 0:
         raise SystemExit(f"demo: callrec {args[0]} {args[1] if len(args) > 1 else ''} failed")
@@ -112,9 +113,9 @@ def operations(call_id: str, recording_id: str) -> None:
     run_cli("audit", "verify", user="aud")
 
 
-async def wait_for_app(url: str, auth: aiohttp.BasicAuth, timeout: float = 20) -> None:
+async def wait_for_app(url: str, authorization: str, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(auth=auth) as http:
+    async with aiohttp.ClientSession(headers={"Authorization": authorization}) as http:
         while time.monotonic() < deadline:
             try:
                 async with http.get(f"{url}/ari/applications/callrec") as response:
@@ -203,9 +204,10 @@ async def main() -> None:
     config = load()
     a = config.asterisk
     step("starting the controller: callrec serve")
-    serve = subprocess.Popen([CALLREC, "-v", "serve"], env=ENV, cwd=ROOT)
+    # Popen returns at once (it never waits for the child); the demo keeps the handle to signal it.
+    serve = subprocess.Popen([CALLREC, "-v", "serve"], env=ENV, cwd=ROOT)  # noqa: ASYNC220
     try:
-        await wait_for_app(a.ari_url, aiohttp.BasicAuth(a.ari_user, a.ari_password))
+        await wait_for_app(a.ari_url, basic_authorization(a.ari_user, a.ari_password))
         step("agent pool")
         async with await Store.open(config.database.dsn) as store:
             for existing in await store.list_agents():

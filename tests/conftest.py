@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from callrec.ami import AmiGateway
+from callrec.ari import basic_authorization
 from callrec.config import Config, load
 from tests.e2e.harness import Phones
 
@@ -91,11 +92,11 @@ def e2e_config(e2e_dsn: str) -> Config:
 async def asterisk_up(config: Config) -> None:
     a = config.asterisk
     try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{a.ari_url}/ari/asterisk/info",
-                                auth=aiohttp.BasicAuth(a.ari_user, a.ari_password),
-                                timeout=aiohttp.ClientTimeout(total=3)) as response:
-                response.raise_for_status()
+        auth = {"Authorization": basic_authorization(a.ari_user, a.ari_password)}
+        async with (aiohttp.ClientSession(headers=auth) as http,
+                    http.get(f"{a.ari_url}/ari/asterisk/info",
+                             timeout=aiohttp.ClientTimeout(total=3)) as response):
+            response.raise_for_status()
     except (aiohttp.ClientError, TimeoutError) as exc:
         _unavailable(f"sandbox Asterisk ({exc!r})")
 

@@ -18,7 +18,10 @@ from callrec.dialer.errors import DialerConfigError
 from callrec.dialer.settings import DialerConfig, dialer_config
 from callrec.governance.errors import GovernanceError
 from callrec.governance.settings import (
-    AccessConfig, EncryptionConfig, RetentionConfig, retention_config,
+    AccessConfig,
+    EncryptionConfig,
+    RetentionConfig,
+    retention_config,
 )
 
 

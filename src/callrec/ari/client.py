@@ -77,7 +77,7 @@ class AriClient:
     ) -> None:
         root = base_url.rstrip("/")
         self._root = root if root.endswith("/ari") else root + "/ari"
-        self._authorization = _basic_auth(username, password)
+        self._authorization = basic_authorization(username, password)
         self.app = app
         self._request_timeout = request_timeout
         self._heartbeat = heartbeat
@@ -361,7 +361,8 @@ class AriClient:
         return ws
 
 
-def _basic_auth(username: str, password: str) -> str:
+def basic_authorization(username: str, password: str) -> str:
+    """The HTTP Basic `Authorization` header value for ARI (REST and WebSocket)."""
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 

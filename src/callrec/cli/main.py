@@ -14,10 +14,11 @@ from callrec.ari import AriClient, AriError
 from callrec.cli import access, dial, recordings_ops, release, retention, timeline
 from callrec.cli.context import Context, call_id_arg, json_option, pass_ctx
 from callrec.cli.output import emit_json, table
+from callrec.controller.controller import CONTROL_EVENT
 from callrec.governance.ports import ChainedAuditSink, GrantAuthoriser
 from callrec.release.ports import Governance
-from callrec.controller.controller import CONTROL_EVENT
 from callrec.store import Store
+
 
 @click.group()
 @click.option("--config", "config_path", envvar="CALLREC_CONFIG", type=click.Path(dir_okay=False),

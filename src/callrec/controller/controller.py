@@ -62,9 +62,9 @@ class Controller:
             # StasisEnd too: once a channel leaves the app we get no ChannelDestroyed for it (a
             # blind-transferred agent hangs up after its StasisEnd), and the agent must become free.
             self.deps.pool.channel_gone(event.channel.id)
-        if event.type == "StasisStart" and event.channel is not None:
-            if await self._stasis_start(event):
-                return
+        if (event.type == "StasisStart" and event.channel is not None
+                and await self._stasis_start(event)):
+            return
         if event.type == "ApplicationReplaced":
             # Another process connected as our application: Asterisk now sends it our events.
             log.error("ARI application %r taken over by another connection: this controller no "

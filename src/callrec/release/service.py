@@ -206,8 +206,7 @@ def _plaintext_sha256(path: Path, key: bytes | None) -> str:
 def _decrypt_to(path: Path, key: bytes | None, out: Path) -> Path:
     with open(out, "wb") as fh:
         os.fchmod(fh.fileno(), 0o600)
-        for chunk in plaintext_chunks(path, key):
-            fh.write(chunk)
+        fh.writelines(plaintext_chunks(path, key))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from callrec.store.migrate import migrate
 from callrec.store.pool import Database
@@ -44,7 +45,7 @@ class Store(StoreWrites, StoreReads):
         """Apply pending schema migrations; returns the versions this call applied."""
         return await migrate(self._db.pool)
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

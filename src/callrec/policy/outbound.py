@@ -18,48 +18,52 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from .rules import _enter, _second_agent, _without_agent
-from .types import (
-    AgentInBridge,
-    AgentJoined,
-    AgentLeft,
+from .commands import (
     Alarm,
-    AnnouncementFinished,
     BridgeClient,
-    CallArrived,
-    CallerLeft,
-    CallState,
-    ClientAnswered,
-    ClientIdentified,
     CloseAnnouncement,
     Command,
     Decision,
     DialClient,
-    DialFailed,
-    DialStarted,
-    DisclosureFinished,
     EndCall,
     FetchAgent,
     Handler,
     HangupCaller,
-    HoldEnded,
-    HoldStarted,
     LeaveVoicemail,
     MuteAgent,
     NoteAgentLeft,
     NotePhase,
-    Phase,
     PlayDisclosure,
-    RecordingFailed,
     ReleaseAgent,
-    RequeueRequested,
-    Segment,
-    SettleTimeout,
     StartRecording,
-    StopReason,
+)
+from .events import (
+    AgentJoined,
+    AgentLeft,
+    AnnouncementFinished,
+    CallArrived,
+    CallerLeft,
+    ClientAnswered,
+    ClientIdentified,
+    DialFailed,
+    DialStarted,
+    DisclosureFinished,
+    HoldEnded,
+    HoldStarted,
+    RecordingFailed,
+    RequeueRequested,
+    SettleTimeout,
     TransfereeLeft,
     TransferRequested,
     VoicemailLeft,
+)
+from .rules import _enter, _second_agent, _without_agent
+from .state import (
+    AgentInBridge,
+    CallState,
+    Phase,
+    Segment,
+    StopReason,
 )
 
 HUMAN = "HUMAN"

@@ -23,18 +23,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from .types import (
-    TRANSFER_KINDS,
-    AgentInBridge,
-    AgentJoined,
-    AgentLeft,
+from .commands import (
     Alarm,
-    AnnouncementFinished,
-    CallArrived,
-    CallerLeft,
     CallerMusic,
-    CallState,
-    ClientIdentified,
     CloseAnnouncement,
     CollectClientNumber,
     Command,
@@ -44,26 +35,39 @@ from .types import (
     ExplainDeparture,
     Handler,
     HangupCaller,
-    HoldEnded,
-    HoldStarted,
     NoteAgentLeft,
     NoteHold,
     NotePhase,
     NoteTransfer,
-    Phase,
     PlayAnnouncement,
-    RecordingFailed,
     ReleaseAgent,
-    RequeueRequested,
-    Segment,
-    SettleTimeout,
     StartRecording,
     StartSettleTimer,
-    StopReason,
     StopRecording,
     TransferCaller,
+)
+from .events import (
+    AgentJoined,
+    AgentLeft,
+    AnnouncementFinished,
+    CallArrived,
+    CallerLeft,
+    ClientIdentified,
+    HoldEnded,
+    HoldStarted,
+    RecordingFailed,
+    RequeueRequested,
+    SettleTimeout,
     TransfereeLeft,
     TransferRequested,
+)
+from .state import (
+    TRANSFER_KINDS,
+    AgentInBridge,
+    CallState,
+    Phase,
+    Segment,
+    StopReason,
 )
 
 

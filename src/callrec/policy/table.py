@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from .commands import Decision, Handler
+from .events import Event, UnexpectedEvent
 from .outbound import OUTBOUND_IGNORED, OUTBOUND_TRANSITIONS, cut_off_disclosure
 from .rules import INBOUND_IGNORED, INBOUND_TRANSITIONS
-from .types import CallState, Decision, Event, Handler, Phase, UnexpectedEvent
+from .state import CallState, Phase
 
 TRANSITIONS: Mapping[tuple[Phase, type], Handler] = {**INBOUND_TRANSITIONS, **OUTBOUND_TRANSITIONS}
 IGNORED: frozenset[tuple[Phase, type]] = INBOUND_IGNORED | OUTBOUND_IGNORED

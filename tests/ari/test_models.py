@@ -84,6 +84,12 @@ def test_dtmf_cause_bridge_and_playback_accessors() -> None:
     assert started.args == ()
 
 
+def test_a_hangup_request_says_whether_it_was_soft() -> None:
+    """Asterisk marks an explicit (AMI/ARI) hang-up request soft; the far end's BYE is not."""
+    assert parse_event(message("ChannelHangupRequest", cause=16, soft=True, channel=CHANNEL)).soft
+    assert not parse_event(message("ChannelHangupRequest", cause=16, channel=CHANNEL)).soft
+
+
 def test_blind_transfer_names_the_transferer_and_transferee() -> None:
     event = parse_event(message(
         "BridgeBlindTransfer", channel=CHANNEL, transferee=CHANNEL | {"id": "caller"},
@@ -127,6 +133,7 @@ def test_attended_transfer_exposes_both_legs_and_target() -> None:
         '{"type": "X", "timestamp": "2024-05-01T12:00:00.123+0000", "args": "a,b"}',
         '{"type": "X", "timestamp": "2024-05-01T12:00:00.123+0000", "cause": true}',
         '{"type": "X", "timestamp": "2024-05-01T12:00:00.123+0000", "digit": 5}',
+        '{"type": "X", "timestamp": "2024-05-01T12:00:00.123+0000", "soft": 1}',
         '{"type": "X", "timestamp": "2024-05-01T12:00:00.123+0000", "bridge": {"id": "b", "channels": [1]}}',
         "[" * 100_000,
         b"\xff\xfe\x00garbage",

@@ -29,7 +29,7 @@ from callrec.controller.diskspace import DiskVerdict
 from callrec.controller.evidence import EvidenceWriter, store_applier
 from callrec.controller.recorder import Finalised, RecordingFiles
 from callrec.controller.session import CallSession
-from callrec.store import Store
+from callrec.store import Store, StoreError
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -177,12 +177,15 @@ class FakeStore:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.results: dict[str, Any] = {"open_calls": []}
+        self.down = False  # True: every call fails as PostgreSQL unreachable would
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(getattr(Store, name, None)):
             raise AttributeError(name)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
+            if self.down:
+                raise StoreError("connection refused", transient=True)
             self.journal.add("store", name, bind(Store, name, args, kwargs))
             return self.results.get(name)
         return call
@@ -234,7 +237,7 @@ class Rig:
     def __init__(self, *, settle_seconds: float = 30.0) -> None:
         self.journal = Journal()
         self.ari = FakeAri(self.journal)
-        store = FakeStore(self.journal)
+        store = self.store = FakeStore(self.journal)
         self._state = tempfile.TemporaryDirectory(prefix="callrec-rig-")
         self.evidence = EvidenceWriter(store_applier(store),
                                        Path(self._state.name) / "evidence.journal", max_backoff=0.01)

@@ -18,7 +18,17 @@ import pytest
 from callrec.ami import AmiError
 from callrec.ari import Channel
 from callrec.controller.diskspace import DiskVerdict
-from tests.controller.fakes import ALICE, CALLER, INBOUND, LOCAL, Rig, bridge, in_order, until
+from tests.controller.fakes import (
+    ALICE,
+    CALLER,
+    INBOUND,
+    LOCAL,
+    T0,
+    Rig,
+    bridge,
+    in_order,
+    until,
+)
 
 
 async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> None:
@@ -56,10 +66,11 @@ async def test_a_call_the_agent_hangs_up(caplog: pytest.LogCaptureFixture) -> No
             ("ari", "bridge_start_moh", {"bridge_id": hold, "moh_class": INBOUND.moh_class}),
             ("ari", "originate", {"channel_id": f"callrec-agent-{leg_id}"}),
             ("ami", "start", {"channel_name": agent["name"]}),
-            ("ari", "remove_channel", {"bridge_id": hold, "channel_id": CALLER["id"]}),
             ("ari", "add_channel", {"bridge_id": mix, "channel_id": CALLER["id"]}),
             ("ari", "add_channel", {"bridge_id": mix, "channel_id": agent["id"]}),
         ])
+        # addChannel moves the caller out of the holding bridge by itself: no removeChannel.
+        assert not rig.journal.of("ari", "remove_channel")
         assert "mixing" in rig.journal.of("ari", "create_bridge")[0].args["bridge_type"]
         assert not rig.journal.of("ari", "hangup")
 
@@ -202,11 +213,24 @@ async def test_the_caller_is_taken_out_of_the_mix_bridge_only_when_in_it() -> No
         await rig.ended(session)
 
 
-async def test_an_agent_not_yet_destroyed_is_hung_up_once() -> None:
+async def test_an_agent_whose_phone_hung_up_is_not_hung_up_again() -> None:
+    """The far end's hang-up request (not soft) always ends in ChannelDestroyed: hanging the
+    channel up ourselves would only earn a 404, however soon the clean-up comes."""
     async with Rig() as rig:
         session = await rig.call_arrives()
         agent = await rig.connect()
         await rig.send("ChannelHangupRequest", channel=agent, cause=16)  # nothing more yet
+        await rig.ended(session)
+    hangups = [a.args["channel_id"] for a in rig.journal.of("ari", "hangup")]
+    assert hangups == [CALLER["id"]]
+
+
+async def test_an_agent_with_a_soft_hangup_request_is_hung_up_once() -> None:
+    """A soft request (someone's AMI or ARI hangup) is not taken on trust: the agent is released."""
+    async with Rig() as rig:
+        session = await rig.call_arrives()
+        agent = await rig.connect()
+        await rig.send("ChannelHangupRequest", channel=agent, cause=16, soft=True)
         await rig.ended(session)
     hangups = [a.args["channel_id"] for a in rig.journal.of("ari", "hangup")]
     assert hangups == [agent["id"], CALLER["id"]]  # released, then the caller; no clean-up repeats
@@ -324,6 +348,28 @@ async def test_a_ringing_leg_that_vanished_while_disconnected_does_not_stall_the
         rig.ari.alive = [Channel.from_json(CALLER)]  # the agent's phone stopped ringing meanwhile
         await rig.controller.reconcile()
         await until(lambda: len(rig.journal.of("ari", "originate")) == 2, "ringing again", 1.0)
+        await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
+        await rig.ended(session)
+
+
+async def test_recovery_waits_until_the_evidence_journal_is_replayed() -> None:
+    """Restarted during a database outage, the journal holds facts PostgreSQL lacks (a call's end,
+    its sealed recording): recovering from the database then would close that call a second time,
+    as interrupted. Recovery waits for the replay, without holding up the events meanwhile."""
+    async with Rig() as rig:
+        rig.store.down = True
+        ended = UUID(int=0xE1D)
+        rig.deps.record("end_call", ended, T0, "completed", "agent_hangup")
+        await until(lambda: rig.evidence.journalled, "the fact journalled")
+        await rig.controller.reconcile()
+        await asyncio.sleep(0.05)  # a few turns of the loop: nothing may read the open calls yet
+        assert not rig.journal.of("store", "open_calls")
+        assert not rig.controller.reconciled.is_set()
+        session = await rig.call_arrives()  # events are handled meanwhile
+        rig.store.down = False
+        await until(rig.controller.reconciled.is_set, "recovery after the replay")
+        assert in_order(rig.journal.actions, [("store", "end_call", {"call_id": ended}),
+                                              ("store", "open_calls", {})])
         await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
         await rig.ended(session)
 

@@ -277,6 +277,26 @@ async def test_a_batch_broken_off_by_an_exception_lands_nothing(
     assert await store.apply_writes([store_call(facts[0])]) == []  # the connection is usable
 
 
+async def test_batches_share_a_kept_connection_and_a_killed_one_is_replaced(
+        store: Store, raw: psycopg.AsyncConnection) -> None:
+    """No pool checkout (and its liveness query) per batch: the writer's connection is kept. With
+    no liveness check, a connection the server killed fails one batch as *transient* (the writer
+    journals it and replays), and the next batch runs on a fresh connection."""
+    facts = whole_call()
+    kept = store._db.kept  # the store's own mechanism, under test
+    async with kept.connection() as first:
+        pass
+    async with kept.connection() as second:
+        assert second is first
+    await raw.execute("SELECT pg_terminate_backend(pg_stat_activity.pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with pytest.raises(StoreError) as lost:
+        await store.apply_writes([store_call(facts[0])])
+    assert lost.value.transient
+    assert await store.apply_writes([store_call(facts[0])]) == []
+    assert (await snapshot(raw))["calls"]
+
+
 async def test_a_write_whose_row_is_missing_is_named_and_the_rest_of_its_batch_stands(
         store: Store, raw: psycopg.AsyncConnection, tmp_path: Path) -> None:
     facts = whole_call()

@@ -79,6 +79,14 @@ def _strings(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _flag(obj: Mapping[str, Any], key: str) -> bool:
+    """An optional boolean; absent is false."""
+    value = obj.get(key, False)
+    if not isinstance(value, bool):
+        raise MalformedEvent(f"field {key!r} is not a boolean")
+    return value
+
+
 def _optional_int(obj: Mapping[str, Any], key: str) -> int | None:
     value = obj.get(key)
     # bool is an int subclass in Python, but never a valid ARI integer.
@@ -176,6 +184,7 @@ class AriEvent:
     _playback: Playback | None = field(init=False, repr=False, compare=False)
     _args: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _cause: int | None = field(init=False, repr=False, compare=False)
+    _soft: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         raw = self.raw
@@ -185,6 +194,7 @@ class AriEvent:
         object.__setattr__(self, "_playback", _optional(Playback.from_json, raw, "playback"))
         object.__setattr__(self, "_args", _strings(raw, "args"))
         object.__setattr__(self, "_cause", _optional_int(raw, "cause"))
+        object.__setattr__(self, "_soft", _flag(raw, "soft"))
         for key in ("digit", "result", "destination_bridge"):
             _optional_text(raw, key)
 
@@ -251,6 +261,11 @@ class AriEvent:
     def args(self) -> tuple[str, ...]:
         """StasisStart: the application arguments (``Stasis(app,arg1,arg2)``)."""
         return self._args
+
+    @property
+    def soft(self) -> bool:
+        """ChannelHangupRequest: a soft hang-up request (AMI/ARI hangup), not the far end's."""
+        return self._soft
 
     @property
     def digit(self) -> str | None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 from uuid import UUID
 
 from callrec import policy as p
@@ -18,6 +19,7 @@ from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
 from callrec.controller.outbound import OutboundPlan, OutboundSession
 from callrec.controller.session import CallSession
+from callrec.controller.stats import EventStats
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=CallSession)
@@ -36,6 +38,9 @@ class Controller:
         self._owners: dict[str, CallSession] = {}  # channel / bridge / playback id -> call
         self._tasks: set[asyncio.Task[None]] = set()
         self.connected = asyncio.Event()
+        self.stats = EventStats()
+        self._recovering = asyncio.Lock()
+        self._deferred_recovery: asyncio.Task[None] | None = None
         self.reconciled = asyncio.Event()  # the first reconcile after start-up is done
         self._adopter = Adopter(deps, self._session)
 
@@ -47,7 +52,6 @@ class Controller:
                 log.info("ARI connected: application active")
                 await self._filter_events()
                 await self.reconcile()
-                self.reconciled.set()
             elif isinstance(item, Disconnected):
                 self.connected.clear()
                 log.warning("ARI disconnected: %s", item.reason)
@@ -55,6 +59,7 @@ class Controller:
                 await self.dispatch(item)
 
     async def dispatch(self, event: AriEvent) -> None:
+        self.stats.handled(event.type, event.timestamp, self.deps.now())
         if log.isEnabledFor(logging.DEBUG):
             log.debug("ARI %s %s %s @%s", event.type, event.channel.name if event.channel else "",
                       event.bridge.id if event.bridge else "", event.timestamp.time())
@@ -186,12 +191,13 @@ class Controller:
             log.warning("control request for an unknown call: %r", raw.get("call_id"))
             return
         action, at = raw.get("action"), event.timestamp
-        request: p.Event | None = {
+        requests: dict[str, p.Event] = {
             "transfer": p.TransferRequested(at, str(raw.get("target", ""))),
             "requeue": p.RequeueRequested(at),
             "hold": p.HoldStarted(at),
             "unhold": p.HoldEnded(at),
-        }.get(str(action))
+        }
+        request = requests.get(str(action))
         if request is not None and not (action == "transfer" and not raw.get("target")):
             session.submit(request)
 
@@ -199,7 +205,17 @@ class Controller:
     async def reconcile(self) -> None:
         """After every (re)connect: adopt or close open calls we hold no session for (a restart),
         and tell the calls we do hold about channels that vanished while we were not listening."""
-        await self._adopter.recover(set(self.calls))
+        if self.deps.evidence.journalled:
+            # PostgreSQL is behind our own journal (an outage, perhaps a restart since): a call
+            # whose end and sealed recording are still in the journal looks open there, and
+            # recovering it now would mark it interrupted. So recovery waits for the replay - in
+            # the background, as telephony never waits for the database.
+            if self._deferred_recovery is None or self._deferred_recovery.done():
+                log.info("recovery deferred until the evidence journal (%d facts) is replayed",
+                         self.deps.evidence.journalled)
+                self._deferred_recovery = self._spawn(self._recover_after_replay(), "recover")
+        else:
+            await self._recover()
         try:
             alive = {c.id for c in await self.deps.ari.list_channels()}
         except AriError as exc:
@@ -219,6 +235,15 @@ class Controller:
             if session.caller.id not in alive:
                 session.submit(p.CallerLeft(now))
 
+    async def _recover_after_replay(self) -> None:
+        await self.deps.evidence.drained()
+        await self._recover()
+
+    async def _recover(self) -> None:
+        async with self._recovering:  # one pass at a time: two would adopt the same call twice
+            await self._adopter.recover(set(self.calls))
+        self.reconciled.set()  # the sweep and the dialer start once the open calls are settled
+
     async def _filter_events(self) -> None:
         """Half of what Asterisk sends an application is ChannelVarset and similar chatter; under
         load, parsing it delays the ChannelEnteredBridge that starts a recording."""
@@ -233,21 +258,25 @@ class Controller:
                 for rid in (*session.effects.running, *session.effects.finalising)}
 
     # ---------------------------------------------------------------------------- lifecycle
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def shutdown(self, timeout: float) -> None:
         """Let calls in progress finish for up to ``timeout`` seconds, then stop handling them.
 
         Live calls are not hung up: their channels stay in Stasis and the next controller reconciles.
         """
+        if self._deferred_recovery is not None:
+            self._deferred_recovery.cancel()  # it may wait for a database that is not coming back
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks), timeout=timeout)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        log.info("ARI events handled: %s", self.stats.summary())
 
     async def _hangup_if_unclaimed(self, channel_id: str, name: str, grace: float = 2.0) -> None:
         await asyncio.sleep(grace)

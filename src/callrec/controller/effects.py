@@ -286,12 +286,13 @@ class Effects:
         offset = _offset_ms(run.segment.started_at, c.at) if run else None
         if c.started:
             self.hold_id = self.d.new_id()
-            hold_id = self.hold_id
             self.d.record("hold_started",
-                hold_id, self.s.call_id, c.recording_id, c.at, offset)
+                self.hold_id, self.s.call_id, c.recording_id, c.at, offset)
+        elif self.hold_id is None:  # a hold begun before a restart: no row of ours to close
+            log.warning("call %s: a hold ended that this controller never saw begin",
+                        self.s.call_id)
         else:
-            hold_id = self.hold_id
-            self.d.record("hold_ended", hold_id, c.at, offset)
+            self.d.record("hold_ended", self.hold_id, c.at, offset)
 
     async def _CallerMusic(self, c: p.CallerMusic) -> None:
         if c.on:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from callrec import policy as p
@@ -62,7 +63,7 @@ class CallSession:
 
     # ------------------------------------------------------------------------------------ inbox
     def submit(self, item: Inbox) -> None:
-        if isinstance(item, AriEvent) and item.type == "ChannelDestroyed" and item.channel:
+        if isinstance(item, AriEvent) and item.channel and _going(item):
             self.gone.add(item.channel.id)  # now, not when handled: the clean-up may come first
         if not self.ended.is_set():
             self._inbox.put_nowait(item)
@@ -149,8 +150,8 @@ class CallSession:
         # AGENT enters, and by then the caller is already there to be heard.
         await self.effects.arm(channel.id, channel.name, at)
         try:
-            await self.effects.ari_quiet(self.deps.ari.remove_channel(self.hold_bridge,
-                                                                      self.caller.id))
+            # No removeChannel from the holding bridge first: ARI's addChannel departs the
+            # channel's current Stasis bridge itself (res/stasis/control.c), one request saved.
             await self.deps.ari.add_channel(self.mix_bridge, self.caller.id)
             self.caller_in_mix = True
             await self.deps.ari.add_channel(self.mix_bridge, channel.id)
@@ -165,8 +166,8 @@ class CallSession:
         return leg
 
     # ----------------------------------------------------------------------------------- tasks
-    def spawn(self, coro: object, name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{name}:{self.call_id}")  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=f"{name}:{self.call_id}")
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -200,6 +201,16 @@ class CallSession:
         if finalising:
             await asyncio.gather(*finalising, return_exceptions=True)
         self._release(self)
+
+
+def _going(event: AriEvent) -> bool:
+    """The channel is destroyed, or will be whatever we do: a hard hang-up request (the far end's
+    BYE, queued as a hangup frame) always ends in ChannelDestroyed, so our own hang-up in the
+    clean-up would only earn a 404. A *soft* request (an explicit hangup through AMI or ARI) is
+    left alone, to be safe: the clean-up still hangs the channel up itself."""
+    if event.type == "ChannelDestroyed":
+        return True
+    return event.type == "ChannelHangupRequest" and not event.soft
 
 
 def _name(item: Inbox) -> str:

@@ -4,7 +4,8 @@ Each write on its own costs a pool checkout (with the pool's liveness query), a 
 statement and one for its commit; on the controller's event loop a round trip costs ~100-150 us of
 CPU (psycopg registers and unregisters the socket with asyncio for every wait), more than the
 statement itself. In a batch the statements go out back to back without waiting for their answers
-(libpq pipeline mode), COMMIT included, and are answered together; what an answer must show (one
+(libpq pipeline mode), COMMIT included, and are answered together, on a connection kept between
+batches (no checkout, no liveness query); what an answer must show (one
 row updated, a row returned) is checked once they are in.
 """
 
@@ -81,14 +82,15 @@ class PipelinedDatabase(Database):
 
 @asynccontextmanager
 async def pipelined(db: Database, action: str) -> AsyncIterator[PipelinedDatabase]:
-    """One transaction on a connection of ``db``'s pool: BEGIN, the block's statements and COMMIT
-    sent back to back and answered together on leaving it (one round trip, plus the pool's check
-    of the connection). Rolled back if anything in the block raised or any statement failed.
+    """One transaction on ``db``'s kept connection (``KeptConnection``: no pool checkout, no
+    liveness query): BEGIN, the block's statements and COMMIT sent back to back and answered
+    together on leaving it, one round trip. Rolled back if anything in the block raised or any
+    statement failed; a connection that broke is given back to the pool and replaced next time.
 
     WHY not ``conn.transaction()``: in pipeline mode psycopg syncs on entering and leaving it (three
     round trips), which would cost more than the writes it saves."""
     with translated(action):
-        async with db.pool.connection() as conn:
+        async with db.kept.connection() as conn:
             try:
                 async with conn.pipeline():
                     await conn.execute("BEGIN")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -48,11 +49,44 @@ async def _raise_connect_reason(dsn: str, timeout: float) -> None:
         await conn.close()
 
 
+class KeptConnection:
+    """One connection of the pool, kept out of it between uses by a single steady user (the
+    evidence writer): each use skips the pool's checkout and its liveness query, a round trip of
+    its own. A use that fails gives the connection back (the pool discards a broken one) and the
+    next use takes a fresh one; uses never overlap (a connection in pipeline mode is not shared)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await self._pool.getconn()
+            try:
+                yield self._conn
+            except BaseException:
+                await self._give_back()
+                raise
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._give_back()
+
+    async def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.putconn(conn)
+
+
 class Database:
     """A psycopg AsyncConnectionPool in autocommit mode: one statement = one transaction."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
+        self.kept = KeptConnection(pool)  # the evidence writer's (store/batch.py)
 
     @classmethod
     async def connect(
@@ -80,6 +114,7 @@ class Database:
         return cls(pool)
 
     async def close(self) -> None:
+        await self.kept.close()
         await self.pool.close()
 
     async def execute(self, action: str, query: Query, params: Params = ()) -> int:

@@ -18,7 +18,7 @@ sandbox: deps
 sandbox-down:
 	scripts/sandbox.sh down
 
-test: sandbox
+test: sandbox lint
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: deps
@@ -27,8 +27,9 @@ test-unit: deps
 demo: sandbox
 	$(PY) scripts/demo.py
 
-lint:
-	$(VENV)/bin/ruff check src tests
+lint: deps
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(PY) -m mypy src
 
 clean:
 	rm -rf build dist src/*.egg-info .pytest_cache .hypothesis

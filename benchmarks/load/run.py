@@ -83,7 +83,8 @@ async def one_size(n: int, setup: Setup) -> dict[str, Any]:
 async def main_async(args: argparse.Namespace) -> None:
     sizes = [parse_size(s, args.stagger_ms) for s in args.sizes.split(",") if s]
     more = [parse_size(s, args.stagger_ms) for s in args.more.split(",") if s]
-    setup = Setup(stagger_s=args.stagger_ms / 1000, deadline_s=args.deadline)
+    setup = Setup(stagger_s=args.stagger_ms / 1000, deadline_s=args.deadline,
+                  verbosity=args.verbosity)
     version = (await pbx_command("core show version")).strip().splitlines()[0]
     results: list[dict[str, Any]] = []
     baseline = _baseline(args.baseline, args.baseline_label)
@@ -184,6 +185,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(DOCS / "benchmarks-load.md"))
     parser.add_argument("--baseline", help="JSON of an earlier run to compare with, size by size")
     parser.add_argument("--baseline-label", default="earlier run", help="what the baseline ran")
+    parser.add_argument("--verbosity", default="-v", choices=("-v", "-vv"),
+                        help="callrec serve's; -vv logs every ARI event (a cost of its own), which "
+                             "is how a controller without its closing event account is counted")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.more, args.profile_size = "5,10", "", 0

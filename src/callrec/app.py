@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,7 +137,7 @@ async def dial_forever(config: Config, store: Store, controller: Controller, dep
 def disk_policy(value: str) -> Policy:
     if value not in POLICIES:
         raise SystemExit(f"callrec: recordings.disk_policy must be one of {POLICIES}, not {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 async def sweep_forever(sweeper: Sweeper, controller: Controller, evidence: EvidenceWriter,
@@ -189,3 +189,21 @@ async def serve(config: Config) -> None:
                      len(service.controller.calls), service.evidence.pending)
     except StoreError as exc:
         raise SystemExit(f"callrec: database: {exc}") from exc
+
+
+def run_serve(config: Config) -> None:
+    """`callrec serve` on the configured event loop (``event_loop``)."""
+    with asyncio.Runner(loop_factory=loop_factory(config.event_loop)) as runner:
+        runner.run(serve(config))
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """None: asyncio's own loop. uvloop is a dependency; a build without it falls back, loudly."""
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop  # here, not at the top: see the fallback
+    except ImportError:
+        log.warning("event_loop = %r but uvloop is not installed: using asyncio's loop", name)
+        return None
+    return uvloop.new_event_loop

@@ -103,6 +103,12 @@ class Config:
     shutdown_timeout: float = 10.0
     # Controller state on local disk: the evidence journal kept while PostgreSQL is unreachable.
     state_dir: str = "/var/tmp/callrec/state"
+    # The asyncio event loop `callrec serve` runs on: "uvloop" (libuv; less CPU per ARI event,
+    # docs/benchmarks-load.md) or "asyncio" (the standard library's).
+    event_loop: str = "uvloop"
+
+
+EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 def load(path: str | os.PathLike[str] | None = None,
@@ -110,7 +116,7 @@ def load(path: str | os.PathLike[str] | None = None,
     environ = dict(os.environ if environ is None else environ)
     data = _read_file(path or environ.get("CALLREC_CONFIG") or _default_path())
     config = Config()
-    sections = {}
+    sections: dict[str, Any] = {}
     for f in fields(Config):
         default = getattr(config, f.name)
         if f.name == "dialer":  # nested tables (business units, windows): parsed on their own
@@ -131,10 +137,13 @@ def load(path: str | os.PathLike[str] | None = None,
     agents = tuple(_agent(a) for a in data.pop("agents", []))
     shutdown = float(environ.get("CALLREC_SHUTDOWN_TIMEOUT", data.pop("shutdown_timeout", 10.0)))
     state_dir = str(environ.get("CALLREC_STATE_DIR", data.pop("state_dir", config.state_dir)))
+    event_loop = str(environ.get("CALLREC_EVENT_LOOP", data.pop("event_loop", config.event_loop)))
+    if event_loop not in EVENT_LOOPS:
+        raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}, not {event_loop!r}")
     if data:
         raise ConfigError(f"unknown configuration keys: {', '.join(sorted(data))}")
     return replace(config, **sections, agents=agents, shutdown_timeout=shutdown,
-                   state_dir=state_dir)
+                   state_dir=state_dir, event_loop=event_loop)
 
 
 def _default_path() -> str | None:

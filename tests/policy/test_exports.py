@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import callrec.policy as policy
+from callrec import policy
 from callrec.policy import commands, events, state, table
 
 

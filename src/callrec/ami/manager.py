@@ -12,7 +12,7 @@ from panoramisk.message import Message
 from callrec.ami.message import AmiMessage
 
 
-class StoppableManager(Manager):  # type: ignore[misc]
+class StoppableManager(Manager):
     """panoramisk's Manager that stays dead once stopped and reports refused logins too."""
 
     def __init__(self, on_login_result: Callable[[bool, str], None], **config: Any) -> None:

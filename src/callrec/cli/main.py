@@ -37,7 +37,7 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 def serve(ctx: Context) -> None:
     """Run the ARI controller until SIGINT/SIGTERM."""
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
-    asyncio.run(app.serve(ctx.config))
+    app.run_serve(ctx.config)
 
 
 @main.group()

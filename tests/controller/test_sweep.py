@@ -306,3 +306,13 @@ async def test_the_sweeper_reports_each_file_once(tmp_path: Path) -> None:
     second = crashed(rec_files(tmp_path).local_mix, 1.0)
     assert [x.path for x in await sweeper.run_once(set)] == [second]
     assert await sweeper.run_once(set) == []
+
+
+async def test_a_reported_file_is_not_looked_up_or_hashed_again(tmp_path: Path) -> None:
+    orphan = crashed(rec_files(tmp_path).local_mix, 1.0)
+    rows = Rows()
+    sweeper = Sweeper(tmp_path, rows, quiet_seconds=QUIET, clock=lambda: NOW)
+    [found] = await sweeper.run_once(set)
+    assert found.path == orphan and rows.asked == [{UUID(orphan.name[:36])}]
+    assert await sweeper.run_once(set) == []
+    assert len(rows.asked) == 1  # nothing left to ask about: no lookup at all

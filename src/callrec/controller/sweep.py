@@ -232,10 +232,12 @@ Statuses = Callable[[Collection[UUID]], Awaitable[Mapping[UUID, str]]]
 
 
 async def sweep(root: Path, statuses: Statuses, running: Callable[[], AbstractSet[UUID]], *,
-                now: float, quiet_seconds: float, since: date | None = None) -> list[SweepFinding]:
+                now: float, quiet_seconds: float, since: date | None = None,
+                done: AbstractSet[Path] = frozenset()) -> list[SweepFinding]:
     """Scan, look the ids up, plan, act. ``statuses`` errors (StoreError) propagate: without the
-    rows every file would look orphaned, so no decision is better than a wrong one."""
-    files = await asyncio.to_thread(scan, root, since=since)
+    rows every file would look orphaned, so no decision is better than a wrong one. Files in
+    ``done`` (already reported) are neither looked up nor hashed again."""
+    files = [f for f in await asyncio.to_thread(scan, root, since=since) if f.path not in done]
     if not files:
         return []
     rows = await statuses({f.recording_id for f in files})
@@ -262,7 +264,9 @@ def store_statuses(store: RecordingLookup) -> Statuses:
 
 
 class Sweeper:
-    """Runs :func:`sweep` again and again; each file is reported once per process."""
+    """Runs :func:`sweep` again and again; each file is reported once per process, and then left
+    out of later passes (a directory shared with others can hold thousands of orphans: each pass
+    would otherwise look every one up and hash it again)."""
 
     def __init__(self, root: Path, statuses: Statuses, *, quiet_seconds: float,
                  clock: Callable[[], float] = time.time) -> None:
@@ -275,7 +279,6 @@ class Sweeper:
     async def run_once(self, running: Callable[[], AbstractSet[UUID]],
                        since: date | None = None) -> list[SweepFinding]:
         found = await sweep(self._root, self._statuses, running, now=self._clock(),
-                            quiet_seconds=self._quiet, since=since)
-        new = [f for f in found if f.path not in self._reported]
-        self._reported.update(f.path for f in new)
-        return new
+                            quiet_seconds=self._quiet, since=since, done=self._reported)
+        self._reported.update(f.path for f in found)
+        return found

@@ -14,6 +14,10 @@ FAULTS: Mapping[str, str] = {
                          "adopted and its agent hangs up afterwards",
     "ari_blackholed": "ARI WebSocket black-holed (no FIN) mid-call through a local proxy, then "
                       "healed; one agent hangs up during the outage, another after it",
+    "ami_lost": "AMI black-holed (no FIN) mid-call through a local proxy: the agent hangs up "
+                "during the outage (its StopMixMonitor gets no answer, MixMonitor's `b` ends the "
+                "file), the network heals once the controller drops the dead socket; then a new "
+                "call is recorded",
     "asterisk_restarted": "pbx Asterisk restarted (`core stop now`) mid-call; then a new call",
     "asterisk_crashed": "pbx Asterisk killed (-9) mid-call and started again; then a new call",
     "postgres_stopped": "PostgreSQL stopped (immediate) mid-call; the agent hangs up during the "
@@ -139,8 +143,10 @@ DEFINITIONS = (
     ("* **other expectations missed**: what the fault's test expects besides (e.g. the live call's "
     "recording stopped by its agent's hang-up after an ARI outage; the truncated file detected)."),
     "* **errors**: trials that could not be carried out (a timeout waiting for the call, ...).",
-    ("* **detect**: ARI black hole → the controller reports the socket dead (heartbeat); Asterisk "
-    "restart/crash → the controller is connected again after Asterisk answers."),
+    ("* **detect**: ARI black hole → the controller reports the socket dead (heartbeat); AMI "
+    "black hole → the controller drops the dead socket, timed from the agent's hang-up (AMI has no "
+    "heartbeat: a dead socket is found by the first action that gets no answer, then a Ping); "
+    "Asterisk restart/crash → the controller is connected again after Asterisk answers."),
     ("* **audio kept**: the faulted recording's duration over its agent's time in the bridge up "
      "to the moment the agent left or Asterisk went away (less the simulated phones' 200 ms "
      "silent start): how much of the conversation reached the file."),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
-from benchmarks.faults.report import render, summarise
+from benchmarks.faults.report import FAULTS, render, summarise
 
 
 def trial(fault: str, **measured: Any) -> dict[str, Any]:
@@ -39,3 +41,11 @@ def test_the_table_has_a_row_per_fault_with_its_counts() -> None:
     assert [c.strip() for c in row.strip("|").split("|")][:9] == [
         "`disk_low_refused`", "2", "0", "0", "0", "0", "0", "2", "0"]
     assert "(2×): missed: the refusal alarmed" in text
+
+
+def test_every_fault_the_tests_inject_is_described_and_runnable() -> None:
+    """`make faults` offers (--only) and describes exactly the faults marked in tests/faults: a new
+    fault test without its entry in FAULTS would get a row reading "(not described)"."""
+    marked = {m for path in Path(__file__).parent.glob("test_*.py")
+              for m in re.findall(r"mark\.fault\(\"(\w+)\"\)", path.read_text())}
+    assert marked == set(FAULTS)

@@ -1,4 +1,4 @@
-"""Top-level settings of callrec.toml: the event loop `callrec serve` runs on."""
+"""Settings of callrec.toml checked when it is loaded: the event loop, how ARI requests travel."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ def test_the_factory_builds_the_named_loop() -> None:
         assert loop.run_until_complete(asyncio.sleep(0, "ran")) == "ran"
     finally:
         loop.close()
+
+
+def test_ari_rest_travels_over_http_unless_told_otherwise(tmp_path: Path) -> None:
+    assert load(toml(tmp_path, ""), environ={}).asterisk.ari_rest == "http"
+    told = load(toml(tmp_path, '[asterisk]\nari_rest = "websocket"\n'), environ={})
+    assert told.asterisk.ari_rest == "websocket"
+    with pytest.raises(ConfigError, match="asterisk.ari_rest must be one of websocket, http"):
+        load(toml(tmp_path, ""), environ={"CALLREC_ASTERISK_ARI_REST": "carrier-pigeon"})

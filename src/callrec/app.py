@@ -83,7 +83,9 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
                          action_timeout=a.ami_timeout, events=False)
         await ami.connect()
         stack.push_async_callback(ami.close)
-        ari = await stack.enter_async_context(AriClient(a.ari_url, a.ari_user, a.ari_password, a.app))
+        ari = await stack.enter_async_context(AriClient(
+            a.ari_url, a.ari_user, a.ari_password, a.app,
+            rest_over_websocket=a.ari_rest == "websocket"))
         evidence = EvidenceWriter(store_applier(store),
                                   Path(config.state_dir) / f"evidence-{a.app}.journal",
                                   apply_batch=store_batch_applier(store), linger=EVIDENCE_LINGER)

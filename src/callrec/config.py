@@ -40,6 +40,14 @@ class AsteriskConfig:
     ami_user: str = "callrec"
     ami_secret: str = "callrec"
     ami_timeout: float = 3.0
+    # How REST requests travel: "http" (one HTTP request each, in parallel; any Asterisk) or
+    # "websocket" (over the event WebSocket, Asterisk 20.14/21.9/22.4 and later; Asterisk answers
+    # them one at a time). No CPU saving beyond the noise was measured for the controller on the
+    # 2-core sandbox (docs/benchmarks-load-rounds.md), so HTTP stays the default.
+    ari_rest: str = "http"
+
+
+ARI_REST_TRANSPORTS = ("websocket", "http")
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,9 @@ def load(path: str | os.PathLike[str] | None = None,
     agents = tuple(_agent(a) for a in data.pop("agents", []))
     shutdown = float(environ.get("CALLREC_SHUTDOWN_TIMEOUT", data.pop("shutdown_timeout", 10.0)))
     state_dir = str(environ.get("CALLREC_STATE_DIR", data.pop("state_dir", config.state_dir)))
+    if sections["asterisk"].ari_rest not in ARI_REST_TRANSPORTS:
+        raise ConfigError(f"asterisk.ari_rest must be one of {', '.join(ARI_REST_TRANSPORTS)}, "
+                          f"not {sections['asterisk'].ari_rest!r}")
     event_loop = str(environ.get("CALLREC_EVENT_LOOP", data.pop("event_loop", config.event_loop)))
     if event_loop not in EVENT_LOOPS:
         raise ConfigError(f"event_loop must be one of {', '.join(EVENT_LOOPS)}, not {event_loop!r}")

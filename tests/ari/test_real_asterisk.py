@@ -26,9 +26,9 @@ def pbx_reachable() -> None:
     require_listening(HOST, PORT)
 
 
-def client() -> AriClient:
+def client(*, rest_over_websocket: bool = False) -> AriClient:
     return AriClient(f"http://{HOST}:{PORT}", "callrec", "callrec", f"callrec-test-{uuid.uuid4().hex[:8]}",
-                     heartbeat=2.0)
+                     heartbeat=2.0, rest_over_websocket=rest_over_websocket)
 
 
 async def next_event(stream: AsyncIterator[StreamItem], event_type: str, channel_id: str) -> AriEvent:
@@ -100,3 +100,32 @@ async def test_an_event_filter_is_really_applied() -> None:
         await ari.drop_events(["ChannelVarset", "Dial"])
         app = await ari.application()
         assert {e["type"] for e in app["events_disallowed"]} == {"ChannelVarset", "Dial"}
+
+
+async def test_rest_over_the_event_websocket_answers_as_http_does() -> None:
+    """Asterisk 22's REST over the event WebSocket: same results, same errors and messages."""
+    bridge_id, channel_id = f"test-{uuid.uuid4()}", f"test-{uuid.uuid4()}"
+    async with client(rest_over_websocket=True) as ari:
+        assert ari.rest_transport == "http"  # no event connection yet
+        stream = ari.events()
+        async with asyncio.timeout(5.0):
+            assert isinstance(await anext(stream), Connected)
+        assert ari.rest_transport == "websocket"
+        created = await ari.create_bridge(bridge_id, name="callrec-test")
+        with pytest.raises(AriConflict) as duplicate:
+            await ari.create_bridge(bridge_id)
+        await ari.external_media(channel_id, "127.0.0.1:40000")
+        await next_event(stream, "StasisStart", channel_id)
+        await ari.set_var(channel_id, "CALLREC_TEST", "yes")
+        assert await ari.get_var(channel_id, "CALLREC_TEST") == "yes"
+        assert await ari.get_var(channel_id, "CALLREC_UNSET") is None
+        await ari.add_channel(bridge_id, channel_id)
+        assert (await ari.get_bridge(bridge_id)).channels == (channel_id,)
+        await ari.hangup(channel_id)
+        await next_event(stream, "StasisEnd", channel_id)
+        await ari.destroy_bridge(bridge_id)
+        with pytest.raises(AriNotFound) as missing:
+            await ari.get_bridge(bridge_id)
+    assert (created.id, created.bridge_type) == (bridge_id, "mixing")
+    assert "already exists" in duplicate.value.message
+    assert missing.value.message == "Bridge not found"

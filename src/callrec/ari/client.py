@@ -21,6 +21,7 @@ import aiohttp
 from callrec.ari.errors import AriError, AriNotFound, MalformedEvent, error_for_status
 from callrec.ari.events import Backoff, StreamItem, stream_events
 from callrec.ari.models import Bridge, Channel, Playback
+from callrec.ari.wsrest import RestReply, WsRest, WsRestLost
 
 M = TypeVar("M")
 Params = Mapping[str, str | int | bool | None]
@@ -74,6 +75,7 @@ class AriClient:
         heartbeat: float = 5.0,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
+        rest_over_websocket: bool = False,
     ) -> None:
         root = base_url.rstrip("/")
         self._root = root if root.endswith("/ari") else root + "/ari"
@@ -87,6 +89,8 @@ class AriClient:
         # Open event sockets, closed by close() even when their stream is suspended at a yield
         # (nobody iterating) and so cannot notice the shutdown itself.
         self._sockets: weakref.WeakSet[aiohttp.ClientWebSocketResponse] = weakref.WeakSet()
+        # While events() holds a connection, REST goes over it (wsrest.py); else over HTTP.
+        self._ws_rest = WsRest() if rest_over_websocket else None
 
     async def __aenter__(self) -> Self:
         # The header is built by hand: aiohttp 3.14 deprecates BasicAuth/auth= in favour of an
@@ -107,6 +111,11 @@ class AriClient:
         if self._session is not None:
             await self._session.close()
 
+    @property
+    def rest_transport(self) -> str:
+        """How a request sent now would travel: "websocket" or "http"."""
+        return "websocket" if self._ws_rest is not None and self._ws_rest.available else "http"
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _require_session(self, method: str, path: str) -> aiohttp.ClientSession:
@@ -119,14 +128,15 @@ class AriClient:
     ) -> Any:
         """One REST request; the decoded JSON body, or None for 204 No Content."""
         session = self._require_session(method, path)
-        timeout = aiohttp.ClientTimeout(total=self._request_timeout)
         try:
-            async with session.request(
-                method, self._root + path, params=_query(params), json=body, timeout=timeout
-            ) as response:
-                status, reason, payload = response.status, response.reason, await response.read()
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            if self._ws_rest is not None and self.rest_transport == "websocket":
+                async with asyncio.timeout(self._request_timeout):
+                    reply = await self._ws_rest.request(method, path, _query(params), body)
+            else:
+                reply = await self._over_http(session, method, path, params, body)
+        except (aiohttp.ClientError, TimeoutError, OSError, WsRestLost) as exc:
             raise AriError(None, method, path, f"{type(exc).__name__}: {exc}") from exc
+        status, reason, payload = reply.status, reply.reason, reply.body
         if status >= 300:
             raise error_for_status(status, method, path, _error_message(payload, reason))
         if not payload.strip():
@@ -135,6 +145,14 @@ class AriClient:
             return json.loads(payload)
         except (ValueError, RecursionError):
             raise AriError(status, method, path, "response body is not JSON") from None
+
+    async def _over_http(self, session: aiohttp.ClientSession, method: str, path: str,
+                         params: Params | None, body: object) -> RestReply:
+        timeout = aiohttp.ClientTimeout(total=self._request_timeout)
+        async with session.request(
+            method, self._root + path, params=_query(params), json=body, timeout=timeout
+        ) as response:
+            return RestReply(response.status, response.reason or "", await response.read())
 
     async def _model(
         self, parse: Callable[[object], M], method: str, path: str, params: Params | None = None,
@@ -343,6 +361,7 @@ class AriClient:
             self._closing,
             Backoff(initial, maximum),
             stable_after=maximum,
+            rest=self._ws_rest,
         )
 
     async def _open_websocket(self) -> aiohttp.ClientWebSocketResponse:

@@ -4,11 +4,16 @@ Asterisk keeps no backlog for a Stasis application whose WebSocket is gone: even
 while we are disconnected are simply lost. So the stream tells its consumer about every
 (re)connection with :class:`Connected` - the cue to reconcile state over REST - and about every
 drop with :class:`Disconnected`.
+
+Each connection is read by a task of its own, whatever its consumer is doing: the answers to REST
+requests sent over the same socket (``wsrest``) must arrive while the consumer awaits them in the
+middle of handling an event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -19,7 +24,8 @@ from typing import Any, TypeVar
 import aiohttp
 
 from callrec.ari.errors import MalformedEvent
-from callrec.ari.models import AriEvent, parse_event
+from callrec.ari.models import AriEvent
+from callrec.ari.wsrest import WsRest
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +97,20 @@ def _describe_end(message: aiohttp.WSMessage, ws: aiohttp.ClientWebSocketRespons
     return f"connection lost ({cause})" if cause else "connection lost"
 
 
-def _decode(message: aiohttp.WSMessage) -> AriEvent | None:
+def _decode(message: aiohttp.WSMessage, rest: WsRest | None) -> AriEvent | None:
+    """The event in a message; None for a REST answer (handed to ``rest``) or a bad message."""
     try:
-        return parse_event(message.data)
-    except MalformedEvent as exc:
+        decoded = json.loads(message.data)
+        if isinstance(decoded, dict) and decoded.get("type") == "RESTResponse":
+            if rest is not None:
+                rest.resolve(decoded)
+            return None
+        return AriEvent.from_json(decoded)
+    except (ValueError, TypeError, RecursionError, MalformedEvent) as exc:
         # One bad message must not take the whole recorder down; Asterisk's next event is fine.
-        log.warning("skipping malformed ARI event (%s): %.200r", exc.message, message.data)
+        # (ValueError covers JSONDecodeError, UnicodeDecodeError and the int-digits limit.)
+        why = exc.message if isinstance(exc, MalformedEvent) else f"not JSON: {exc}"
+        log.warning("skipping malformed ARI event (%s): %.200r", why, message.data)
         return None
 
 
@@ -106,12 +120,14 @@ async def stream_events(
     backoff: Backoff,
     *,
     stable_after: float,
+    rest: WsRest | None = None,
 ) -> AsyncGenerator[StreamItem, None]:
     """Yield ARI events forever, reconnecting as needed, until ``closing`` is set.
 
     ``connect`` opens one WebSocket (raising aiohttp.ClientError / TimeoutError / OSError on
     failure). The backoff is reset once a connection has stayed up for ``stable_after`` seconds,
-    so a server that accepts and immediately drops us is still retried slowly.
+    so a server that accepts and immediately drops us is still retried slowly. ``rest``, if
+    given, carries REST requests over each connection while it is up.
     """
     closed = asyncio.ensure_future(closing.wait())
     loop = asyncio.get_running_loop()
@@ -122,10 +138,9 @@ async def stream_events(
                 await _race(closed, asyncio.sleep(backoff.next_delay()))
                 continue
             started = loop.time()
-            yield Connected()
             reason: str | None = None
             try:
-                async with aclosing(_receive_until_end(ws, closed)) as items:
+                async with aclosing(_one_connection(ws, closed, rest)) as items:
                     async for item in items:
                         if isinstance(item, str):
                             reason = item
@@ -157,22 +172,49 @@ async def _connect_once(
     return None
 
 
-async def _receive_until_end(
-    ws: aiohttp.ClientWebSocketResponse, closed: asyncio.Future[Any]
-) -> AsyncGenerator[AriEvent | str, None]:
-    """Yield the events of one connection, then the reason it ended (a str).
+async def _one_connection(
+    ws: aiohttp.ClientWebSocketResponse, closed: asyncio.Future[Any], rest: WsRest | None
+) -> AsyncGenerator[Connected | AriEvent | str, None]:
+    """Connected, the events of one connection, then the reason it ended (a str).
 
-    Ends silently when ``closed`` fires. aiohttp's heartbeat turns a half-open socket (peer gone
-    without a FIN, pings unanswered) into an ERROR message within 1.5 x heartbeat.
-    """
+    Ends silently when ``closed`` fires. The socket is read by a task of its own from before
+    Connected is yielded (the consumer's reconcile sends REST requests over it)."""
+    inbox: asyncio.Queue[AriEvent | str] = asyncio.Queue()
+    if rest is not None:
+        rest.attach(ws)
+    reader = asyncio.ensure_future(_receive_until_end(ws, inbox, rest))
+    try:
+        yield Connected()
+        while not closed.done():
+            # Events already queued are taken without a task and a wait each (a busy loop
+            # finds several at once); only an empty inbox is raced against the shutdown.
+            item = inbox.get_nowait() if not inbox.empty() else await _race(closed, inbox.get())
+            if item is None:
+                return
+            yield item
+            if isinstance(item, str):
+                return
+    finally:
+        reader.cancel()
+        if rest is not None:
+            rest.detach("event WebSocket closed")
+
+
+async def _receive_until_end(ws: aiohttp.ClientWebSocketResponse,
+                             inbox: asyncio.Queue[AriEvent | str], rest: WsRest | None) -> None:
+    """Queue the events of one connection, then the reason it ended (a str).
+
+    aiohttp's heartbeat turns a half-open socket (peer gone without a FIN, pings unanswered) into
+    an ERROR message within 1.5 x heartbeat."""
     while True:
-        message = await _race(closed, ws.receive())
-        if message is None:
-            return
+        message = await ws.receive()
         if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-            event = _decode(message)
+            event = _decode(message, rest)
             if event is not None:
-                yield event
+                inbox.put_nowait(event)
         elif message.type in _END_OF_CONNECTION:
-            yield _describe_end(message, ws)
+            reason = _describe_end(message, ws)
+            if rest is not None:
+                rest.detach(reason)  # requests in flight fail now, not at their timeout
+            inbox.put_nowait(reason)
             return

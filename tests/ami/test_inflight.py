@@ -87,7 +87,8 @@ async def test_a_stop_lost_in_flight_is_sent_again_once_reconnected(tmp_path: Pa
     async with recorder_on(fake, tmp_path) as recorder:
         asterisk_id = await recorder.start(AGENT, files(recorder))
         fake.half_open()  # this StopMixMonitor never reaches Asterisk
-        assert await recorder.stop(AGENT, asterisk_id)
+        assert not await recorder.stop(AGENT, asterisk_id)  # unanswered: sent again meanwhile
+        await recorder.retries_sent()
     assert fake.monitors == {}
     assert [s["MixMonitorID"] for s in fake.received("StopMixMonitor")] == [asterisk_id] * 2
 
@@ -97,7 +98,8 @@ async def test_a_stop_carried_out_but_unanswered_is_harmless_to_repeat(tmp_path:
     async with recorder_on(fake, tmp_path) as recorder:
         asterisk_id = await recorder.start(AGENT, files(recorder))
         fake.lose_reply_to.add("stopmixmonitor")
-        assert not await recorder.stop(AGENT, asterisk_id)  # the repeat finds nothing to stop
+        assert not await recorder.stop(AGENT, asterisk_id)
+        await recorder.retries_sent()  # the repeat finds nothing to stop
         await recorder.start(AGENT, files(recorder, 2))  # and AMI works on
     assert len(fake.received("StopMixMonitor")) == 2 and len(fake.monitors) == 1
 
@@ -109,7 +111,8 @@ async def test_a_stop_while_disconnected_waits_for_the_reconnect(tmp_path: Path)
         fake.drop_all()
         ami = recorder._ami
         await until(lambda: not ami.connected)
-        assert await recorder.stop(AGENT, asterisk_id)
+        assert not await recorder.stop(AGENT, asterisk_id)  # refused: sent once reconnected
+        await recorder.retries_sent()
     assert fake.monitors == {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callrec.ami import AmiError
+from callrec.ami import AmiError, AmiOutcomeUnknown
 from callrec.controller.recorder import Recorder, RecordingFiles
 
 RID = UUID("0b3c9a52-5f1e-4a8e-9d7e-2f6f8a1c0d11")
@@ -141,3 +142,33 @@ async def test_a_stereo_file_that_cannot_be_written_does_not_stop_the_seal(tmp_p
     done = await rec.finalise(f)
     assert done.stereo is None and not f.local_stereo.exists()
     assert done.facts is not None and (done.facts.duration_ms, done.complete) == (100, True)
+
+
+class LostAmi(FakeAmi):
+    """AMI that loses the first stop and answers again when ``back`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__(stop_error=AmiOutcomeUnknown("no answer within 3 s", "StopMixMonitor"))
+        self.back = asyncio.Event()
+
+    async def wait_answering(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                await self.back.wait()
+        except TimeoutError:
+            return False
+        self.stop_error = None
+        return True
+
+
+async def test_an_unanswered_stop_is_sent_again_once_ami_answers_without_holding_the_call() -> None:
+    ami = LostAmi()
+    rec = recorder(ami)
+    async with asyncio.timeout(1):  # returns at once: the call's next steps do not wait for AMI
+        assert await rec.stop("PJSIP/agent1-00000002", "a1b2c3") is False
+    assert len(ami.calls) == 1
+    ami.back.set()
+    async with asyncio.timeout(1):  # bounded polling for the stop sent in the background
+        while len(ami.calls) < 2:
+            await asyncio.sleep(0.01)
+    assert ami.calls[1] == ("stop", {"channel": "PJSIP/agent1-00000002", "mixmonitor_id": "a1b2c3"})

@@ -80,6 +80,7 @@ class Recorder:
                  reconnect_wait: float = 5.0, discard_grace: float = 1.0) -> None:
         self._ami = ami
         self._reconnect_wait = reconnect_wait  # how long a re-check waits for AMI to come back
+        self._retries: set[asyncio.Future[bool]] = set()  # stops to send again once AMI answers
         self._discard_grace = discard_grace
         self._asterisk_dir = asterisk_dir
         self._local_dir = local_dir
@@ -136,15 +137,24 @@ class Recorder:
 
     async def stop(self, channel_name: str, asterisk_id: str | None) -> bool:
         """Stop it; False if the channel is already gone (``b`` and the hangup closed the file) or
-        AMI stayed down (``b`` still ends the file when the agent leaves the bridge)."""
+        AMI did not answer. A stop AMI did not answer is sent again once AMI answers, in the
+        background: the call goes on meanwhile (its caller is not kept waiting for AMI), and ``b``
+        ends the file when the agent leaves the bridge whatever becomes of the stop."""
         try:
             await self._ami.mixmonitor_stop(channel_name, asterisk_id)
             return True
         except (AmiOutcomeUnknown, AmiNotConnected) as exc:
-            return await self._stop_once_connected(channel_name, asterisk_id, exc)
+            retry = asyncio.ensure_future(self._stop_once_connected(channel_name, asterisk_id, exc))
+            self._retries.add(retry)
+            retry.add_done_callback(self._retries.discard)
+            return False
         except AmiError as exc:
             log.info("StopMixMonitor on %s: %s (already stopped by b/hangup)", channel_name, exc)
             return False
+
+    async def retries_sent(self) -> None:
+        """Wait until every stop being sent again has been (or has given up)."""
+        await asyncio.gather(*self._retries, return_exceptions=True)
 
     async def _stop_once_connected(self, channel_name: str, asterisk_id: str | None,
                                    lost: AmiError) -> bool:

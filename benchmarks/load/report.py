@@ -11,65 +11,71 @@ TARGET_MS = 20.0
 TARGET_N = 100
 
 FINDINGS = """\
-* **Controller CPU per call down by a quarter to a third; ≤ 1 ms per event still missed.** In the
-  before → after table (HEAD 8cd8c71 run just before this one, same session): 40–52 → 29–37 ms per
-  call (40 at 25 @ 30 ms, where other work took the box to 64 %), 1.8–2.2 → 1.3–1.8 ms per ARI
-  event (1.3 ms at N = 100 @ 30 ms; 22 events per call). What
-  changed: the evidence facts that queue while the writer is busy, or within 50 ms of the first,
-  reach PostgreSQL as one pipelined transaction (BEGIN, the writes, COMMIT in one round trip;
-  `store/batch.py`) instead of one pool checkout, liveness query and statement each (~20 per call);
-  the agent list is read at most once a second, not on every hunt (N rows per hunt); no
-  removeChannel of a caller never put in the mix bridge (a 422 on every first queueing); no hang-up
-  of a channel already destroyed or already hung up by us (2 per call, 404s, in the clean-up).
-* **What limits CPU per event now: the fixed I/O of a call, not its events.** py-spy (a separate
-  N = 50 run at 200 Hz, 506 main-thread samples; the 50 Hz profile below has 124): ARI REST
-  requests ~25 % (15 per call: answer, two bridges created and destroyed, two prompts, the holding
-  bridge and its music, the agent's originate, three bridge moves, two hang-ups; ~0.5 ms of CPU
-  each here, aiohttp's request machinery plus a loopback `send()` whose kernel time includes the
-  delivery to Asterisk), evidence ~15 % (at most ~4 pipelined transactions per call at N = 50, one
-  per 50 ms at most; each still pays the pool's liveness query, and psycopg's async waits
-  register and unregister the socket with asyncio for every statement), the event loop itself
-  ~20 %, AMI MixMonitor start/stop ~9 %, ARI events in (WebSocket, JSON, parsing, routing) ~9 %,
-  DEBUG logging 7–11 % (-vv: the benchmark counts events in that log; runs at -v measured 26–29 ms
-  per call), the policy, translate and the session's own logic ~7 %. At 22 events per call the
-  target means 22 ms per call, and the REST requests and AMI actions alone take ~10 ms. What would
-  meet it: fewer requests per call (the removeChannel from the holding bridge before the caller is
-  added to the mix bridge is redundant: ARI's addChannel departs the channel's current Stasis bridge
-  itself, res/stasis/control.c; the release hang-up of an agent who hung up 404s in 49 of 50 calls,
-  its ChannelDestroyed arriving just after), a connection kept by the evidence writer (no liveness
-  query per batch), a cheaper event loop (uvloop: not measured), and no DEBUG logging.
-* **More failed calls at 100–150 @ 30 ms after the change: the same box, fed faster.** They are all
-  `incomplete` recordings: they begin at the agent's entry and end at the hangup, but hold 259–985 ms
-  less audio than the agent's time in the bridge: the simulated phone's silent start
-  (tests/e2e/harness.py: the phones instance answers only after a first media frame; ~130 ms when the
-  box is idle) stretched by starvation beyond the 250 ms cut-short tolerance. The slower controller
-  of the before run shed load: its event lag (p99 2.4 s at 100 @ 30 ms, 2.8 s at 150) spread the
-  bridging out, so at most 58 and 36 agents were in a bridge at once; after the change 68 and 65, on
-  the same 2 cores that run both Asterisks (67 % and 61 % busy). Two more rounds at 100 @ 30 ms right
-  after this run: HEAD 27 and 64 incomplete, this change 53 and 81. The same starvation sets the stop
-  column (file's last write after the agent's hangup request: 121 ms p99 at 100 @ 30 ms here, 16 ms
-  in the before run, 5 ms at 100 @ 150 ms): MixMonitor closes its file in the pbx's own threads.
-* **The recording does not wait for the controller** (d88fa86): MixMonitor is armed with `b` on the
-  agent's channel when the agent answers, before callrec asks ARI to add it to the caller's bridge,
-  as app_queue does for its member, so the file takes audio from the agent's entry whatever the
-  controller's lag (0 ms at every size in both runs; no segment fell back to a MixMonitor started on
-  ChannelEnteredBridge).
-* **Extra audio beyond one frame appears only when the box is saturated, and app_queue shows the same.**
-  1 of 100 calls at 100 @ 30 ms holds 25 ms more audio than the agent's Enter → HangupRequest window
-  (ARI times); app_queue's own recording, 24 of 150 calls at 150 @ 30 ms (up to +141 ms). Not
-  isolated yet: the audiohook emitting its two directions unsynchronised when starved, or the bridge
+* **At N = 100 @ 30 ms this box is saturated, and single runs straddle the targets.** The pbx, the
+  phones simulating 200 parties, PostgreSQL and the controller share 2 cores (55–65 % busy in the
+  run, more in bursts). The same build gives 0 or 64 failed calls, stop p99 17 or 367 ms, CPU per
+  event 0.94 or 1.29 ms from one run to the next: the run behind the tables above missed stop,
+  extra audio and CPU per event; the one before it in this session (same build) met all three
+  (18.8 ms, 17 ms, 0.94 ms). So the verdicts above are one draw, and docs/benchmarks-load-rounds.md
+  gives medians over alternating rounds of each build (3 × N = 100 @ 30 ms and 50 @ 150 ms each;
+  there HEAD is cb40a2b, the build of this run, and d0e72d0 the start of this session).
+* **Controller CPU: about a tenth less per call this session; ≤ 1 ms per event met only when calls
+  arrive fast enough to batch.** Rounds medians, d0e72d0 → HEAD: 27.7 → 24.4 ms per call at
+  100 @ 30 ms (1.11 ms per event), 32.8 → 29.6 at 50 @ 150 ms (1.34 ms per event). Per event
+  falls with the arrival rate because evidence batches, WebSocket reads and loop wake-ups are
+  shared by more calls. What changed: uvloop (asyncio's loop in the same rounds: 24.1 and 32.0 ms,
+  so within the spread at 100 @ 30 ms, 2.4 ms at 50 @ 150 ms), the caller moved to the mix bridge
+  by addChannel alone (ARI departs the holding bridge itself: one request fewer), no hang-up of a
+  channel whose phone hung up (its non-soft ChannelHangupRequest always ends in ChannelDestroyed:
+  one 404 fewer), the evidence writer's batches on a kept connection (no pool checkout and liveness
+  query each). The earlier report's 29–37 ms per call was measured at -vv: d0e72d0, the same
+  controller code, measured today at -v, is about 6 ms per call lighter (median over the sizes); the benchmark now runs the controller at -v, as operated, and reads the
+  event count from the account the controller logs when it stops (controller/stats.py).
+* **What the rest of a call's CPU is.** Sealing the recording - waiting for MixMonitor to close
+  the files, SHA-256, the stereo file written, fsync'd and hashed - costs 4.2 ms per 3 s call
+  (median of 50, `python -m benchmarks.finalise_cost`), ~0.19 ms per event of the 22: work per
+  recording, in threads, not event handling, and growing with the call's length. In the py-spy
+  profile (main thread) ARI REST requests are ~25 % (13 per call), the evidence writer ~12 %,
+  JSON ~5 %, the rest the event loop and callrec's own handling. REST over the event WebSocket
+  (`ari_rest = "websocket"`, measured in the same rounds) took the median to 21.6 ms at
+  100 @ 30 ms and 30.0 at 50 @ 150 ms, within the spread of the HTTP rounds (19.3–28.5 against
+  21.1–25.6), while the pbx spent more CPU answering: it stays opt-in.
+* **Failed calls at 100–150 @ 30 ms are the simulated phones starved, in every build.** All are
+  `incomplete`: the recording begins at the agent's entry and ends at the hang-up but holds
+  256–413 ms less audio than the agent's time in the bridge (this run), beyond the 250 ms
+  cut-short tolerance. The
+  phones instance answers only after a first media frame (tests/e2e/harness.py; ~130 ms on an idle
+  box) and MixMonitor writes nothing while neither side sends audio. d0e72d0 failed 4–20 of 100
+  in the last rounds (0–61 across this session's), HEAD 0–64, the WebSocket variant 8–82: the
+  box's state decides, not the build.
+* **Stop latency is Asterisk closing the file, and the controller's load slows it.** The stop
+  column runs from the agent's hang-up request to the file's last write, which MixMonitor does in
+  the pbx's own threads. app_queue's anchor runs without the controller, PostgreSQL writes and the
+  ARI/AMI traffic (pbx CPU 3.9 s against 5.9 s for the same 100 calls), and its stop p99 stays at
+  3–6 ms at 100 @ 30 ms; callrec's ranged 7–367 ms across this session's runs there, and 3–11 ms at
+  50 @ 150 ms and 100 @ 150 ms, where the box is not saturated: 1.0–2.0× app_queue's in the same
+  runs, so ≤ 2× is met there.
+* **The recording does not wait for the controller** (d88fa86): MixMonitor is armed with `b` on
+  the agent's channel when the agent answers, before callrec asks ARI to add it to the caller's
+  bridge, as app_queue does for its member, so the file takes audio from the agent's entry whatever
+  the controller's lag: 0 ms at every size in every run.
+* **Extra audio beyond one frame appears only when the box is saturated, and app_queue shows the
+  same.** At 100 @ 30 ms two calls of 100 held 34 and 37 ms more audio than the agent's Enter
+  → HangupRequest window (ARI times) in the run behind the tables, 17 ms at most in the run before
+  it, none at any size that does not saturate the box; app_queue's own recording +16 ms at 150 @ 30 ms here (+141 ms in an earlier session). Not
+  isolated: the audiohook emitting its two directions unsynchronised when starved, or the bridge
   taking effect before Asterisk stamps the entry.
-* **AMI timestamps lag under load.** In the d88fa86 run at 150 @ 30 ms the agent's AMI `BridgeEnter`
-  trailed ARI's ChannelEnteredBridge for the same entry by up to 148 ms (AMI stamps an event when its
-  manager thread formats it; ARI's timestamp is the event's creation): the "start ms" column (AMI
-  MixMonitorStart vs ARI entry) can then show positive values although every MixMonitor was armed
+* **AMI timestamps lag under load.** AMI stamps an event when its manager thread formats it, ARI
+  when the event is created; under saturation the agent's AMI `BridgeEnter` trailed ARI's
+  ChannelEnteredBridge by up to 148 ms (d88fa86 run), so the "start ms" column (AMI
+  MixMonitorStart vs ARI entry) can show positive values although every MixMonitor was armed
   before its entry, and the anchor's AMI-stamped latencies read low when the box is starved."""
 
 
 METHOD = """\
 How it was measured (all times are Asterisk's own, UTC, one host clock):
 
-* **callrec**: `callrec serve -vv` as a child process on a fresh database `callrec_bench_<hex>`,
+* **callrec**: `callrec serve -v` as a child process on a fresh database `callrec_bench_<hex>`,
   tone prompts, one agent row per concurrent call (a001…, all `PJSIP/agent1/sip:agent-hangup@…`: the
   simulated agent answers, plays 550 Hz for 3 s, hangs up). Callers are originated on the phones AMI,
   staggered by {stagger} ms; each hears the announcement, keys `12345#`, waits with music, is bridged.
@@ -83,7 +89,9 @@ How it was measured (all times are Asterisk's own, UTC, one host clock):
   own timestamp (0 ms). *extra audio* = file duration − (left_at − joined_at): positive = audio
   outside the agent's window. CPU = utime+stime of the serve process from /proc over the run
   (includes finalising: SHA-256 and the stereo file), per call and per ARI event (events counted
-  from the -vv log, whose debug logging is itself part of the cost).
+  by the controller itself, in the account it logs when it stops: controller/stats.py; the same
+  account gives *ARI event → handled*, the controller's clock when it took an event minus
+  Asterisk's timestamp on it).
 * **anchor (Asterisk alone)**: the same N through `Queue(callrec-bench)` (app_queue loaded for the
   run), one member per call (same simulated agent, `ringinuse=yes`), `monitor-format = wav`: app_queue
   runs MixMonitor (option b implied) on the caller's channel when the member answers. *start* = AMI
@@ -96,7 +104,10 @@ How it was measured (all times are Asterisk's own, UTC, one host clock):
   before the entry writes nothing until it, so it takes audio from the entry (0 ms).
 * *before → after*: the earlier run is the previous commit run by the same runner just before this
   one, in the same session on the same sandbox (`PYTHONPATH=<that checkout>/src python -m
-  benchmarks.load.run --out … ; python -m benchmarks.load.run --baseline <its JSON>`)."""
+  benchmarks.load.run --out … ; python -m benchmarks.load.run --baseline <its JSON>`). A single
+  run at 100 @ 30 ms is noisy (0 to 60 failed calls from one run of the same build to the next):
+  `python -m benchmarks.load.rounds` runs several builds or settings in turn, round after round,
+  and reports each one's median (docs/benchmarks-load-rounds.md)."""
 
 
 def _fmt(value: float | None) -> str:

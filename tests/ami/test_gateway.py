@@ -167,6 +167,19 @@ async def test_half_open_socket_is_detected_and_replaced() -> None:
     assert reply.name == "Success"
 
 
+async def test_actions_timing_out_together_send_one_probe_and_drop_the_socket_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeAmi()
+    async with running(fake), gateway_for(fake, action_timeout=0.3) as ami:
+        fake.half_open()
+        lost = await asyncio.gather(ami.send({"Action": "CoreStatus"}),
+                                    ami.send({"Action": "CoreSettings"}), return_exceptions=True)
+        assert all(isinstance(outcome, AmiError) for outcome in lost)
+        await until(lambda: fake.connections == 2 and ami.connected)
+    assert len(fake.received("Ping")) == 1
+    assert sum("does not answer Ping" in r.getMessage() for r in caplog.records) == 1
+
+
 async def test_events_reach_matching_callbacks_and_a_failing_callback_is_contained() -> None:
     fake = FakeAmi()
     seen: list[str] = []

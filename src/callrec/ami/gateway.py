@@ -22,12 +22,9 @@ What panoramisk 1.4 does on its own, and what this module changes:
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -37,11 +34,9 @@ from panoramisk.message import Message
 from callrec.ami.errors import AmiError, AmiNotConnected, AmiOutcomeUnknown
 from callrec.ami.manager import StoppableManager
 from callrec.ami.message import AmiMessage, Value
+from callrec.ami.routing import EventCallback, EventRouter, Predicate
 
 log = logging.getLogger(__name__)
-
-EventCallback = Callable[[AmiMessage], Awaitable[None]]
-Predicate = Callable[[AmiMessage], bool]
 
 # panoramisk's Message.success_responses: "Follows" is the pre-Asterisk-14 Command reply.
 _SUCCESS = ("Success", "Follows", "Goodbye")
@@ -49,27 +44,6 @@ _SUCCESS = ("Success", "Follows", "Goodbye")
 
 class _NoResponse(AmiOutcomeUnknown):
     """The action timed out (the connection may be half-open)."""
-
-
-@dataclass(eq=False)
-class _Waiter:
-    pattern: re.Pattern[str]
-    predicate: Predicate
-    future: asyncio.Future[AmiMessage]
-
-    def offer(self, event: AmiMessage) -> None:
-        if self.future.done() or not self.pattern.fullmatch(event.name):
-            return
-        try:
-            if self.predicate(event):
-                self.future.set_result(event)
-        except Exception as exc:  # noqa: BLE001 - runs inside panoramisk's parser; must not raise
-            self.future.set_exception(exc)
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    """An fnmatch pattern ("Hangup", "MixMonitor*") matched case-insensitively."""
-    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
 
 
 def _error_text(reply: AmiMessage) -> str:
@@ -120,12 +94,12 @@ class AmiGateway:
         self._reconnect_delay = reconnect_delay
         self._ping_interval = ping_interval
         self._manager: StoppableManager | None = None
+        self._probing: Any = None  # the connection a liveness Ping is out for (one at a time)
         self._logged_in = asyncio.Event()
         self._first_login: asyncio.Future[None] | None = None
         self._pending: set[asyncio.Future[Any]] = set()
-        self._listeners: list[tuple[re.Pattern[str], EventCallback]] = []
-        self._waiters: set[_Waiter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._router = EventRouter(self._spawn)
 
     @property
     def connected(self) -> bool:
@@ -180,8 +154,7 @@ class AmiGateway:
             manager.stopped = True
             manager.close()
         self._fail_pending("AMI gateway closed")  # may have been carried out: unknown
-        for waiter in list(self._waiters):
-            waiter.future.cancel()
+        self._router.cancel_waiters()
         for task in list(self._tasks):
             task.cancel()
         if self._first_login is not None and not self._first_login.done():
@@ -269,11 +242,18 @@ class AmiGateway:
             for key in {action.id, action.action_id}:
                 protocol.responses.pop(key, None)
         name = _lookup(action, "Action")
-        if name.lower() != "ping":
+        # Several actions timing out on one dead socket need one probe, not one each (each would
+        # drop the socket and say so again).
+        if name.lower() != "ping" and self._probing is not protocol:
+            self._probing = protocol
             self._spawn(self._probe(manager, protocol), f"probe after {name}")
 
     async def _probe(self, manager: Manager, protocol: Any) -> None:
-        await self._ping_or_drop(manager, protocol)
+        try:
+            await self._ping_or_drop(manager, protocol)
+        finally:
+            if self._probing is protocol:
+                self._probing = None
 
     async def _ping_or_drop(self, manager: Manager, protocol: Any) -> bool:
         """True if Asterisk answers a Ping; if it does not, the half-open socket is aborted, which
@@ -368,48 +348,22 @@ class AmiGateway:
             action["Cause"] = str(cause)
         await self.send(action)
 
-    # -- events -----------------------------------------------------------------------------
+    # -- events (routing.py) ------------------------------------------------------------------
 
     def on_event(self, pattern: str, callback: EventCallback) -> None:
-        """Call ``await callback(event)`` for every event whose name matches the fnmatch
-        ``pattern`` (case-insensitive). A failing callback is logged, never propagated."""
-        self._listeners.append((_compile(pattern), callback))
+        self._router.on_event(pattern, callback)
 
-    def expect_event(self, pattern: str, predicate: Predicate | None = None) -> asyncio.Future[AmiMessage]:
-        """Start listening *now* for the first matching event; cancel the future to stop."""
-        future: asyncio.Future[AmiMessage] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(_compile(pattern), predicate or (lambda _: True), future)
-        self._waiters.add(waiter)
-        future.add_done_callback(lambda _: self._waiters.discard(waiter))
-        return future
+    def expect_event(self, pattern: str,
+                     predicate: Predicate | None = None) -> asyncio.Future[AmiMessage]:
+        return self._router.expect_event(pattern, predicate)
 
-    async def wait_event(
-        self, pattern: str, predicate: Predicate | None = None, timeout: float = 5.0
-    ) -> AmiMessage:
-        """The next matching event, or AmiError after ``timeout`` seconds."""
-        future = self.expect_event(pattern, predicate)
-        try:
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise AmiError(f"no matching {pattern} event within {timeout:g} s", pattern) from None
-        finally:
-            future.cancel()
+    async def wait_event(self, pattern: str, predicate: Predicate | None = None,
+                         timeout: float = 5.0) -> AmiMessage:
+        return await self._router.wait_event(pattern, predicate, timeout)
 
     def _dispatch(self, manager: Manager, message: Message) -> None:
         # Called synchronously from panoramisk's data_received: must never raise.
-        event = AmiMessage.from_panoramisk(message)
-        for waiter in list(self._waiters):
-            waiter.offer(event)
-        for pattern, callback in self._listeners:
-            if pattern.fullmatch(event.name):
-                self._spawn(self._run_callback(callback, event), event.name)
-
-    async def _run_callback(self, callback: EventCallback, event: AmiMessage) -> None:
-        try:
-            await callback(event)
-        except Exception:
-            log.exception("AMI event callback %r failed on %s", callback, event.name)
+        self._router.dispatch(AmiMessage.from_panoramisk(message))
 
     def _spawn(self, coro: Awaitable[None], what: str) -> None:
         task = asyncio.ensure_future(coro)

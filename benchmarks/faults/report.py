@@ -144,8 +144,9 @@ DEFINITIONS = (
     "recording stopped by its agent's hang-up after an ARI outage; the truncated file detected)."),
     "* **errors**: trials that could not be carried out (a timeout waiting for the call, ...).",
     ("* **detect**: ARI black hole → the controller reports the socket dead (heartbeat); AMI "
-    "black hole → the controller drops the dead socket, timed from the agent's hang-up (AMI has no "
-    "heartbeat: a dead socket is found by the first action that gets no answer, then a Ping); "
+    "black hole → the controller drops the dead socket, timed from the agent's hang-up (found by the first "
+    "action that gets no answer and the Ping after it, or by the 10 s heartbeat, first of the "
+    "two); "
     "Asterisk restart/crash → the controller is connected again after Asterisk answers."),
     ("* **audio kept**: the faulted recording's duration over its agent's time in the bridge up "
      "to the moment the agent left or Asterisk went away (less the simulated phones' 200 ms "

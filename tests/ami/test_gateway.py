@@ -167,6 +167,15 @@ async def test_half_open_socket_is_detected_and_replaced() -> None:
     assert reply.name == "Success"
 
 
+async def test_a_connection_that_dies_while_idle_is_found_and_replaced_by_the_heartbeat() -> None:
+    fake = FakeAmi()
+    async with running(fake), gateway_for(fake, action_timeout=0.3, ping_interval=0.2) as ami:
+        fake.half_open()  # no action is sent: only the heartbeat can notice
+        await until(lambda: fake.connections == 2 and ami.connected, timeout=3.0)
+        [reply] = await ami.send({"Action": "Ping"})
+    assert reply.name == "Success"
+
+
 async def test_actions_timing_out_together_send_one_probe_and_drop_the_socket_once(
         caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeAmi()

@@ -21,9 +21,10 @@ is re-checked, not assumed"):
   of MIXMONITOR_FILENAME) and adopt that monitor - not record the call a second time into a file
   no row points at, and not mark the recording failed.
 
-AMI has no heartbeat of its own here (panoramisk's periodic Pings are never checked, and the
-controller logs in with events off), so a dead AMI socket is found on first use: detection is
-timed from the agent's hang-up, the first moment the controller needs AMI.
+The gateway's heartbeat (a checked Ping every 10 s) finds a socket that died while idle; here the
+agent hangs up 0.5 s into the outage, so the socket is usually found dead by the unanswered stop
+and the Ping that follows it: detection is timed from the agent's hang-up, the first moment the
+controller needs AMI (bounded by the action timeout plus a Ping's, or the heartbeat's next tick).
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class AmiGateway:
         action_timeout: float = 3.0,
         connect_timeout: float = 5.0,
         reconnect_delay: float = 1.0,
-        ping_interval: int = 10,
+        ping_interval: float = 10.0,
         events: bool = True,
     ) -> None:
         """``events=False`` logs in with ``Events: off``: a controller that only sends actions
@@ -127,7 +127,7 @@ class AmiGateway:
         (host, port), (username, secret) = self._address, self._credentials
         self._manager = StoppableManager(
             self._on_login_result, loop=loop, host=host, port=port, username=username,
-            secret=secret, ping_delay=self._ping_interval, ping_interval=self._ping_interval,
+            secret=secret,
             on_disconnect=self._on_disconnect, log=logging.getLogger("callrec.ami.panoramisk"),
             events="on" if self._events else "off",
         )
@@ -140,6 +140,7 @@ class AmiGateway:
                 assert connecting is not None  # not stopped: we just created it
                 await connecting
                 await self._first_login
+            self._spawn(self._heartbeat(), "heartbeat")
         except (OSError, AmiError) as exc:  # TimeoutError is an OSError
             await self.close()
             if isinstance(exc, AmiError):
@@ -247,6 +248,20 @@ class AmiGateway:
         if name.lower() != "ping" and self._probing is not protocol:
             self._probing = protocol
             self._spawn(self._probe(manager, protocol), f"probe after {name}")
+
+    async def _heartbeat(self) -> None:
+        """A Ping every ``ping_interval`` seconds, its answer checked: a connection that died while
+        idle (no FIN: a cable, a firewall, a frozen Asterisk) is dropped and re-established
+        before an action needs it, instead of costing that action its whole timeout."""
+        while self._manager is not None:
+            await asyncio.sleep(self._ping_interval)
+            manager = self._manager
+            protocol = manager.protocol if manager is not None else None
+            if manager is None or protocol is None or not self.connected:
+                continue  # panoramisk is reconnecting
+            if self._probing is not protocol:
+                self._probing = protocol
+                await self._probe(manager, protocol)
 
     async def _probe(self, manager: Manager, protocol: Any) -> None:
         try:

@@ -31,6 +31,10 @@ class StoppableManager(Manager):
             return
         super().connection_made(f)
 
+    def ping(self) -> None:
+        """No unchecked Pings: panoramisk sends them and never looks at the answer, so a dead
+        socket went unnoticed until an action needed it. The gateway's heartbeat checks them."""
+
     def login(self, future: asyncio.Future[Message]) -> bool:
         if future.cancelled() or future.exception() is not None:
             return False

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import uvloop
+
 from callrec.ami import AmiGateway
 from callrec.ari import AriClient
 from callrec.config import Config
@@ -200,12 +202,5 @@ def run_serve(config: Config) -> None:
 
 
 def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """None: asyncio's own loop. uvloop is a dependency; a build without it falls back, loudly."""
-    if name == "asyncio":
-        return None
-    try:
-        import uvloop  # here, not at the top: see the fallback
-    except ImportError:
-        log.warning("event_loop = %r but uvloop is not installed: using asyncio's loop", name)
-        return None
-    return uvloop.new_event_loop
+    """The configured loop's factory; None is asyncio's own (config.load allows only the two)."""
+    return uvloop.new_event_loop if name == "uvloop" else None

@@ -268,14 +268,20 @@ class HangingDatabase(Database):
         await super().apply(fact)
 
 
+def writer_on_a_hanging_database(
+        journal_path: Path) -> tuple[HangingDatabase, EvidenceWriter, asyncio.Task[None]]:
+    """The writer running against a database that sits on every write until told to give up."""
+    db = HangingDatabase()
+    db.down = True
+    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01, spill_after=0.05)
+    return db, writer, asyncio.create_task(writer.run())
+
+
 async def test_a_write_the_database_sits_on_is_journalled_before_it_gives_up(
         journal_path: Path) -> None:
     """A crash while the pool still waits for a connection must lose nothing: the facts in hand
     and those submitted meanwhile are on disk within `spill_after`, in order."""
-    db = HangingDatabase()
-    db.down = True
-    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01, spill_after=0.05)
-    task = asyncio.create_task(writer.run())
+    _, writer, task = writer_on_a_hanging_database(journal_path)
     writer.submit(Fact("agent_left"))
     await asyncio.sleep(0.02)
     writer.submit(Fact("recording_stop_requested"))
@@ -298,10 +304,7 @@ async def test_a_write_the_database_sits_on_is_journalled_before_it_gives_up(
 
 async def test_a_slow_write_that_lands_is_replayed_harmlessly_and_nothing_is_lost(
         journal_path: Path) -> None:
-    db = HangingDatabase()
-    db.down = True
-    writer = EvidenceWriter(db.apply, journal_path, max_backoff=0.01, spill_after=0.05)
-    task = asyncio.create_task(writer.run())
+    db, writer, task = writer_on_a_hanging_database(journal_path)
     writer.submit(Fact("create_call"))
     await asyncio.sleep(0.1)
     writer.submit(Fact("end_call"))

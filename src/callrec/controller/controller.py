@@ -41,7 +41,7 @@ class Controller:
         self.stats = EventStats()
         self._recovering = asyncio.Lock()
         self._deferred_recovery: asyncio.Task[None] | None = None
-        self.reconciled = asyncio.Event()  # the first reconcile after start-up is done
+        self.reconciled = asyncio.Event()  # the first recovery after start-up has run
         self._adopter = Adopter(deps, self._session)
 
     async def run(self) -> None:

@@ -9,6 +9,9 @@ agent's time in the bridge.
 Outbound: the dialer (inside `callrec serve`) brings an agent in, calls a client who answers (the
 recording opens with the spoken disclosure, the agent muted until it ends), then an answering
 machine (AMD says MACHINE: the first attempt's voicemail script is left, nothing is recorded).
+Both are checked: the demo exits non-zero when the recording does not open with the configured
+disclosure (found by correlation with the file rendered from [dialer] disclosure_text, which the
+proof must cite), the agent is heard before it ended, or the machine got no script.
 
 Assumes the sandbox is up (`make demo` runs `scripts/sandbox.sh up` first).
 """
@@ -22,15 +25,22 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import aiohttp
+import soundfile as sf
 
 from callrec.ami import AmiGateway
 from callrec.ari import basic_authorization
 from callrec.audio import dtmf_present, tones_present
 from callrec.audio.correlate import locate
+from callrec.audio.stereo import AGENT as AGENT_CHANNEL
 from callrec.config import load
+from callrec.dialer.prompts import resolve_disclosure
+from callrec.dialer.settings import DialerConfig
+from callrec.dialer.store import DialStore
 from callrec.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +71,8 @@ caller_id = "0800559009"
 daily = "00:00-24:00"
 """
 OUTBOUND_AGENT = ("kiri", "PJSIP/agent3/sip:agent-stay@127.0.0.1:5070")  # answers, stays
-DISCLOSURE = Path("/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/disclosure.wav")
+SOUNDS = Path("/var/tmp/callrec/rootfs/usr/share/asterisk/sounds")  # Asterisk's "sound:" media
+SILENCE = 10 ** (-50 / 20)  # callrec.audio.analysis.SILENCE_DBFS, as a sample amplitude
 ENV = {**os.environ, "CALLREC_CONFIG": str(DEMO_CONFIG), "CALLREC_INBOUND_RING_TIMEOUT": "4",
        "CALLREC_INBOUND_ANNOUNCEMENT": "sound:callrec/announcement",
        "CALLREC_INBOUND_CLIENT_NUMBER_PROMPT": "sound:callrec/enter-client-number"}
@@ -168,7 +179,21 @@ async def wait_for_attempt(store: Store, task_id: str, timeout: float = 90) -> N
     raise SystemExit(f"demo: no attempt on task {task_id} ended within {timeout:.0f} s")
 
 
-async def outbound(store: Store) -> tuple[str, str, str | None]:
+@dataclass(frozen=True)
+class Outbound:
+    """What the two outbound tasks left behind, as the database has it (checked in the end)."""
+
+    person: str
+    machine: str
+    answered: str | None  # the person's attempt outcome
+    proof: tuple[str, str | None, str | None] | None  # disclosure row: prompt, text, outcome
+    mix: str | None
+    stereo: str | None
+    left: str | None  # the machine's attempt outcome
+    script: tuple[str | None, str | None]  # script kind and prompt left on the machine
+
+
+async def outbound(store: Store) -> Outbound:
     """The dialer calls a person, then an answering machine (phones' +6421 01/02 numbers)."""
     step("outbound: the dialer calls a client who answers, then one whose machine answers")
     run_cli("agents", "add", *OUTBOUND_AGENT, check=False)
@@ -177,24 +202,79 @@ async def outbound(store: Store) -> tuple[str, str, str | None]:
     await wait_for_attempt(store, person)
     machine = add_task(f"+642102{suffix}", f"DEMO-M{suffix}", "--voicemail", "identifies_client")
     await wait_for_attempt(store, machine)
-    call_id = await store.database.fetch_value(
-        "demo: the answered call", "SELECT call_id FROM dial_attempts WHERE task_id = %s", (person,))
-    detail = await store.get_call(call_id) if call_id else None
-    mix = detail.recordings[0].file_mix if detail and detail.recordings else None
-    return person, machine, mix
+    dials = DialStore(store.database)
+    answered, voicemail = await dials.get(UUID(person)), await dials.get(UUID(machine))
+    if answered is None or voicemail is None or not answered.attempts or not voicemail.attempts:
+        raise SystemExit("demo: the dialer's tasks or their attempts are missing")
+    hello, tape = answered.attempts[0], voicemail.attempts[0]
+    detail = await store.get_call(hello.call_id) if hello.call_id else None
+    recording = detail.recordings[0] if detail and detail.recordings else None
+    proofs = await store.database.fetch_dicts(
+        "demo: the disclosure's proof", "SELECT prompt, text, outcome FROM announcements "
+        "WHERE call_id = %s AND kind = 'outbound_disclosure'", (hello.call_id,))
+    proof = (proofs[0]["prompt"], proofs[0]["text"], proofs[0]["outcome"]) if proofs else None
+    return Outbound(person, machine, hello.outcome, proof,
+                    recording.file_mix if recording else None,
+                    recording.file_stereo if recording else None,
+                    tape.outcome, (tape.script_kind, tape.prompt))
 
 
-def show_outbound(person: str, machine: str, mix: str | None) -> None:
+def show_outbound(done: Outbound, dialer: DialerConfig) -> None:
     step("the answered call: attempt, AMD verdict, the disclosure's proof, the recording")
-    run_cli("dial", "show", person)
+    run_cli("dial", "show", done.person)
     run_cli("recordings", "list", "--direction", "outbound", "--limit", "1")
-    if mix:
-        found = locate(mix, DISCLOSURE, exclude_hz=[550.0, 1300.0])
-        print(f"disclosure found {found.offset_s:.2f} s into the recording (correlation "
-              f"{found.score:.2f}); the agent was muted until it ended")
+    check_disclosure(done, dialer)
     step("the answering machine: the script left on attempt 1, nothing recorded")
-    run_cli("dial", "show", machine)
-    run_cli("dial", "cancel", machine, "--reason", "demo over")
+    run_cli("dial", "show", done.machine)
+    run_cli("dial", "cancel", done.machine, "--reason", "demo over")
+    kind, prompt = done.script
+    if done.left != "machine_voicemail_left" or not kind or not prompt:
+        raise SystemExit(f"demo: the answering machine got no voicemail script (attempt "
+                         f"outcome {done.left}, script {kind}, prompt {prompt})")
+    if not played(prompt).is_file():
+        raise SystemExit(f"demo: the voicemail script {prompt} left no file at {played(prompt)}")
+    print(f"voicemail script {kind!r} left on the machine's tape: {prompt}")
+
+
+def played(media: str) -> Path:
+    """The sandbox file Asterisk plays for a "sound:" media name."""
+    return SOUNDS / f"{media.removeprefix('sound:')}.wav"
+
+
+def check_disclosure(done: Outbound, dialer: DialerConfig) -> None:
+    """The recording opens with the disclosure the dialer was configured with, the proof cites
+    it, and the agent's side of the file is silent until it ended: else the demo fails."""
+    if done.answered != "answered_human":
+        raise SystemExit(f"demo: the client's call was not answered by a person ({done.answered})")
+    if done.mix is None:
+        raise SystemExit("demo: the answered outbound call left no recording")
+    # What `callrec serve` resolved at start-up (the file exists: only a stat() now).
+    expected = resolve_disclosure(dialer)
+    if done.proof is None:
+        raise SystemExit("demo: the answered call has no disclosure proof (announcements row)")
+    prompt, text, outcome = done.proof
+    if (prompt, text, outcome) != (expected.disclosure_prompt, expected.disclosure_text,
+                                   "finished"):
+        raise SystemExit(f"demo: the disclosure's proof {done.proof} is not the configured "
+                         f"{expected.disclosure_prompt} ({expected.disclosure_text!r}), finished")
+    found = locate(done.mix, played(prompt), exclude_hz=[550.0, 1300.0])
+    if found.score <= 0.6 or found.offset_s >= 0.5:
+        raise SystemExit(f"demo: the recording does not open with the disclosure {prompt}: best "
+                         f"match {found.offset_s:.2f} s in, correlation {found.score:.2f} "
+                         f"(need > 0.60 within 0.50 s)")
+    told = found.offset_s + found.prompt_s
+    if done.stereo is None:
+        raise SystemExit("demo: no stereo file: the agent's side cannot be checked")
+    audio, rate = sf.read(done.stereo, dtype="float64", always_2d=True)
+    # 60 ms: the unmute follows PlaybackFinished by up to a few 20 ms frames (tests/e2e).
+    before = audio[: max(0, int((told - 0.06) * rate)), AGENT_CHANNEL]
+    if before.size and abs(before).max() >= SILENCE:
+        at = int((abs(before) >= SILENCE).argmax()) / rate
+        raise SystemExit(f"demo: the agent is in the recording at {at:.2f} s, before the "
+                         f"disclosure ended at {told:.2f} s")
+    print(f"disclosure {prompt} found {found.offset_s:.2f} s into the recording (correlation "
+          f"{found.score:.2f}), its proof cites {text!r}; the agent's side of the recording is "
+          f"silent until it ended at {told:.2f} s")
 
 
 async def main() -> None:
@@ -220,7 +300,7 @@ async def main() -> None:
         async with await Store.open(config.database.dsn) as store:
             call_id = await wait_for_call(store, number)
             detail = await store.get_call(call_id)  # type: ignore[arg-type]
-            person, machine, mix = await outbound(store)
+            done = await outbound(store)
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=30)
@@ -232,7 +312,7 @@ async def main() -> None:
         print(f"{Path(rec.file_mix).name}: {', '.join(TONES[f] for f in sorted(found)) or 'speech'}"
               f"; DTMF: {'yes' if dtmf_present(Path(rec.file_mix)) else 'none'}")
         print(f"  stereo copy (caller left, agent right): {rec.file_stereo}")
-    show_outbound(person, machine, mix)
+    show_outbound(done, config.dialer)
     if detail and detail.recordings:
         operations(call_id, str(detail.recordings[0].id))
     print("\nOnly the agent's conversation was recorded; the announcement, number entry and music"

@@ -18,13 +18,15 @@ MOHDIR=$2
 ANNOUNCEMENT_TEXT=${CALLREC_ANNOUNCEMENT_TEXT:-"This call will be recorded for training and quality purposes."}
 
 # name|text. The names are the Playback() names the controller uses ("callrec/<name>").
+# The outbound disclosure is not among them: the dialer renders its configured text itself at
+# start-up ([dialer] disclosure_text, src/callrec/dialer/prompts.py), so that what a client hears
+# is what the disclosure's proof cites.
 SPEECH=(
   "announcement|${ANNOUNCEMENT_TEXT}"
   "enter-client-number|Please enter your client number, followed by the hash key."
   "invalid-client-number|Sorry, that number was not recognised."
   "no-client-number|We could not get your client number. Please hold for the next available person."
   "please-hold|Please hold, the next available person will be with you shortly."
-  "disclosure|Before we proceed with this call I need to inform you that this call may be recorded or listened to for quality and coaching purposes."
 )
 
 # name|seconds|Hz|dBFS. 2800 Hz marks "a prompt is playing" in recordings (docs/architecture.md).

@@ -29,7 +29,9 @@ from callrec.controller.diskspace import POLICIES, Policy
 from callrec.controller.evidence import EvidenceWriter, store_applier, store_batch_applier
 from callrec.controller.recorder import Recorder
 from callrec.controller.sweep import Reason, Sweeper, SweepFinding, store_statuses
+from callrec.dialer.errors import DialerError
 from callrec.dialer.loop import DialerLoop
+from callrec.dialer.prompts import resolve_disclosure
 from callrec.dialer.store import DialStore
 from callrec.store import Store, StoreError
 
@@ -131,8 +133,20 @@ async def dial_forever(config: Config, store: Store, controller: Controller, dep
     """The outbound dialer ([dialer] enabled = true), once the controller has reconciled."""
     if not config.dialer.enabled:
         return
+    try:  # espeak-ng and sox: off the event loop (a stat() once the file exists)
+        dialer = await asyncio.to_thread(resolve_disclosure, config.dialer)
+    except DialerError as exc:
+        # Never call a client without a disclosure that can be played; serve keeps running.
+        log.error("dialer NOT started, no client will be called: the disclosure (disclosure_text)"
+                  " could not be rendered: %s; install espeak-ng and sox, or set [dialer] "
+                  "disclosure_prompt to your own recording, then restart", exc)
+        return
+    log.info("dialer: disclosure %s (%s); its proof will cite the words %r",
+             dialer.disclosure_prompt, "the operator's own recording"
+             if config.dialer.disclosure_prompt else "rendered from disclosure_text",
+             dialer.disclosure_text)
     await controller.reconciled.wait()
-    loop = DialerLoop(config.dialer, DialStore(store.database), controller, deps.pool.busy_names,
+    loop = DialerLoop(dialer, DialStore(store.database), controller, deps.pool.busy_names,
                       deps.evidence.drained, deps.now, deps.new_id)
     log.info("dialer running: up to %d outbound calls at once", config.dialer.max_concurrent)
     await loop.run()

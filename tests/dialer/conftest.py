@@ -3,11 +3,14 @@ through the store test fixtures (skipped without it, FAILED without it when CI=t
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
 import pytest_asyncio
 
 from callrec.dialer.store import DialStore
@@ -29,3 +32,12 @@ async def dials(store: Store, raw: psycopg.AsyncConnection) -> AsyncIterator[Dia
     """A DialStore over the emptied test database (dialer tables emptied too)."""
     await raw.execute("TRUNCATE dial_attempts, dial_tasks CASCADE")
     yield DialStore(store.database)
+
+
+def need_tts() -> None:
+    """The prompt tests render speech: espeak-ng and sox, skipped without them (failed in CI)."""
+    if shutil.which("espeak-ng") and shutil.which("sox"):
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("espeak-ng and sox are required (apt-get install espeak-ng sox)")
+    pytest.skip("espeak-ng or sox missing")

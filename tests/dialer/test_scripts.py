@@ -3,8 +3,6 @@ beyond the configured name placeholders; then the rendered prompt audio."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +25,7 @@ from callrec.dialer.schedule import (
 )
 from callrec.dialer.scripts import ScriptKind, choose, clean_name, spoken_time, voicemail_for
 from callrec.dialer.settings import DialerConfig
-from tests.dialer.conftest import NZ, nz
+from tests.dialer.conftest import NZ, need_tts, nz
 
 FIRST_TRY = nz(2025, 11, 4, 14, 15)  # a Tuesday
 CONFIG = DialerConfig(retry_minutes=30, agent_names=(("alice", "Aroha"),))
@@ -155,16 +153,8 @@ def test_prompt_names_are_a_hash_of_the_words_only() -> None:
     assert name.startswith("vm-") and len(name) == 35 and "Hemi" not in name
 
 
-def _need_tts() -> None:
-    if shutil.which("espeak-ng") and shutil.which("sox"):
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("espeak-ng and sox are required (apt-get install espeak-ng sox)")
-    pytest.skip("espeak-ng or sox missing")
-
-
 def test_a_message_renders_once_as_8khz_mono_16bit(tmp_path: Path) -> None:
-    _need_tts()
+    need_tts()
     text = "Kia ora, this is Aroha from Ministry of Social Development."
     wav = render_prompt(text, tmp_path / "vm")
     info = sf.info(str(wav))

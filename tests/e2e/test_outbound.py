@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,14 +19,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+import numpy as np
 import pytest
 import pytest_asyncio
+import soundfile as sf
 
 from callrec.app import Service
 from callrec.audio import tone_spans, wait_closed
+from callrec.audio.analysis import SILENCE_DBFS, WINDOW_S
 from callrec.audio.correlate import locate
+from callrec.audio.stereo import AGENT as AGENT_CHANNEL
+from callrec.audio.windows import iter_windows
 from callrec.dialer import schedule as s
 from callrec.dialer.loop import DialerLoop
+from callrec.dialer.prompts import resolve_disclosure
 from callrec.dialer.settings import DialerConfig, dialer_config
 from callrec.dialer.store import DialStore, TaskDetail
 from tests.e2e.harness import AGENT, agent, eventually, set_agents
@@ -35,7 +42,6 @@ pytestmark = pytest.mark.e2e
 ROOTFS = Path("/var/tmp/callrec/rootfs")
 SOUNDS = ROOTFS / "usr/share/asterisk/sounds"
 CAPTURES = ROOTFS / "var/spool/asterisk-phones"
-DISCLOSURE = SOUNDS / "callrec/disclosure.wav"
 CLIENT = 1300.0  # the simulated clients' voice
 PERSON, MACHINE, HANGS_UP, NO_ANSWER, BUSY = "01", "02", "03", "04", "05"
 
@@ -54,11 +60,18 @@ def config() -> DialerConfig:
                                        "hours": {"daily": "00:00-24:00"}}}}, environ={})
 
 
+def played(config: DialerConfig) -> Path:
+    """The file Asterisk plays as the disclosure of a resolved `config` (a prompt_dir media)."""
+    return SOUNDS / f"{config.disclosure_prompt.removeprefix('sound:')}.wav"
+
+
 @pytest_asyncio.fixture
 async def dialer(service: Service) -> AsyncIterator[DialerLoop]:
     await set_agents(service.store, {"alice": agent("agent-stay")})
     deps = service.controller.deps
-    loop = DialerLoop(config(), DialStore(service.store.database), service.controller,
+    # As `callrec serve` starts it (app.dial_forever): disclosure_text rendered, and played.
+    resolved = await asyncio.to_thread(resolve_disclosure, config())
+    loop = DialerLoop(resolved, DialStore(service.store.database), service.controller,
                       deps.pool.busy_names, deps.evidence.drained, deps.now, uuid.uuid4)
     running = asyncio.get_running_loop().create_task(loop.run())
     yield loop
@@ -100,8 +113,62 @@ def first(spans: list[tuple[float, float]], at_least: float = 0.5) -> float:
     return next((start for start, end in spans if end - start >= at_least), float("inf"))
 
 
+# Until the disclosure has ended the agent's side of the recording (the right channel of the
+# stereo file, MixMonitor's r() leg: what the agent's channel reads, after the mute) must be
+# silence in EVERY analysis window: 100 ms windows every 10 ms, each under analysis.SILENCE_DBFS.
+# While muted that leg is digital zero; the agent's phone sends its 550 Hz tone without a break at
+# about -16 dBFS RMS, so a single 20 ms frame of it puts a window at about -23 dBFS, 27 dB over the
+# floor: anything of the agent that got through, however short, fails the test.
+# MUTE_SLACK_S excuses the last 60 ms before the disclosure's end ("told", from the correlation,
+# exact to a sample). Measured over 26 sandbox calls the agent leg starts between 35 ms before and
+# 45 ms after that end, on a 20 ms frame boundary: the agent is unmuted on PlaybackFinished, which
+# fires once the last frame has left the file, while that frame (padded to 20 ms: up to 20 ms of
+# it is not prompt) still spends one 20 ms mixing interval in the bridge -- 40 ms, plus one frame
+# of scheduling jitter. It cannot hide a word: the rendered disclosure ends in ~0.4 s of silence.
+MUTE_SLACK_S = 0.06
+HOP_S = 0.01
+# What the client heard has no agent-only channel: there the agent's 550 Hz tone is looked for
+# (50 ms windows, analysis rules, >= 10 % of a window's energy) and must be absent from every window
+# before the disclosure's end in which the disclosure alone, placed where it was found, does not
+# show it too (a formant may land on 550 Hz). Spoken words mask short bursts of a tone, so this
+# side finds a 100 ms burst almost always but a 20 ms one only about a third of the time; the
+# agent channel above is the exhaustive check, and the bridge has no other source of the agent's
+# voice than that channel's (muted) read side.
+HEARD_WINDOW_S = 0.05
+
+
+def agent_audible(stereo: Path, until: float) -> list[tuple[float, float]]:
+    """(start s, dBFS) of the windows of the stereo file's agent channel that end by `until` and
+    are not silent."""
+    floor, loud = 10 ** (SILENCE_DBFS / 20), []
+    for block in iter_windows(stereo, WINDOW_S, HOP_S, AGENT_CHANNEL):
+        x = block.samples - block.samples.mean(axis=1, keepdims=True)
+        rms = np.sqrt((x * x).sum(axis=1) / np.maximum(block.valid, 1))
+        for start, valid, level in zip(block.start, block.valid, rms, strict=True):
+            if (start + valid) / block.rate <= until and level >= floor:
+                loud.append((start / block.rate, 20 * float(np.log10(level))))
+    return loud
+
+
+def agent_tone_windows(path: Path, until: float) -> set[int]:
+    """Indices of the HEARD_WINDOW_S windows ending by `until` where the agent's tone is present."""
+    w = HEARD_WINDOW_S
+    return {i for start, end in tone_spans(path, AGENT, window=w, threshold=0.1)
+            for i in range(round(start / w), math.ceil(end / w - 1e-6)) if (i + 1) * w <= until}
+
+
+def placed(prompt: Path, at: float, like: Path, out: Path) -> Path:
+    """`prompt` alone, `at` s into silence as long as `like`: `like` without anybody else."""
+    audio, rate = sf.read(str(like), dtype="float64")
+    alone, start = np.zeros(len(audio)), round(at * rate)
+    words = sf.read(str(prompt), dtype="float64")[0][: max(0, len(audio) - start)]
+    alone[start:start + len(words)] = words
+    sf.write(str(out), alone, rate, subtype="PCM_16")
+    return out
+
+
 async def test_a_person_hears_the_disclosure_first_and_it_opens_the_recording(
-        service: Service, dialer: DialerLoop) -> None:
+        service: Service, dialer: DialerLoop, tmp_path: Path) -> None:
     to = number(PERSON)
     task_id = await add_task(dialer, to, s.VoicemailMode.MINIMAL)
     detail = await settled(dialer, task_id)
@@ -110,6 +177,8 @@ async def test_a_person_hears_the_disclosure_first_and_it_opens_the_recording(
     assert detail.task.status is s.Status.CLOSED
     [proof] = detail.disclosures
     assert proof.outcome == "finished" and proof.ended_at is not None
+    assert proof.prompt == dialer.config.disclosure_prompt  # the proof cites what was played
+    disclosure = played(dialer.config)
 
     assert attempt.call_id is not None and attempt.recording_id is not None
     call = await service.store.get_call(attempt.call_id)
@@ -117,19 +186,27 @@ async def test_a_person_hears_the_disclosure_first_and_it_opens_the_recording(
     [recording] = call.recordings
     assert recording.id == attempt.recording_id and recording.status == "complete"
     mix = Path(recording.file_mix)
-    said = locate(mix, DISCLOSURE, exclude_hz=[CLIENT, AGENT])
+    said = locate(mix, disclosure, exclude_hz=[CLIENT, AGENT])
     assert said.score > 0.6, f"disclosure not found in the recording ({said})"
     assert said.offset_s < 0.5, f"the recording must begin with the disclosure ({said})"
     told = said.offset_s + said.prompt_s
     # Muted until the disclosure ended, then talking: in the file and in what the client heard.
+    assert recording.file_stereo, "no stereo file: the agent's side cannot be checked alone"
+    leaked = agent_audible(Path(recording.file_stereo), told - MUTE_SLACK_S)
+    assert not leaked, f"agent audible before the disclosure ended at {told:.2f}s: {leaked[:5]}"
     assert told - 0.1 <= first(tone_spans(mix, AGENT)) <= told + 1.0
     heard = await heard_by(to)
-    heard_said = locate(heard, DISCLOSURE, exclude_hz=[AGENT])
+    heard_said = locate(heard, disclosure, exclude_hz=[AGENT])
     assert heard_said.score > 0.6, f"the client did not hear the disclosure ({heard_said})"
+    heard_told = heard_said.offset_s + heard_said.prompt_s
+    alone = placed(disclosure, heard_said.offset_s, heard, tmp_path / "disclosure-alone.wav")
+    heard_early = sorted(agent_tone_windows(heard, heard_told - MUTE_SLACK_S)
+                         - agent_tone_windows(alone, float("inf")))
+    assert not heard_early, (f"the client heard the agent at {heard_early[0] * HEARD_WINDOW_S:.2f}"
+                             f"s, before the disclosure ended at {heard_told:.2f}s")
     agent_heard = first(tone_spans(heard, AGENT))
-    assert agent_heard >= heard_said.offset_s + heard_said.prompt_s - 0.1, (
-        f"agent heard at {agent_heard:.2f}s, disclosure ended at "
-        f"{heard_said.offset_s + heard_said.prompt_s:.2f}s")
+    assert heard_told - 0.1 <= agent_heard <= heard_told + 1.0, (
+        f"agent heard at {agent_heard:.2f}s, disclosure ended at {heard_told:.2f}s")
     assert first(tone_spans(mix, CLIENT)) < told  # the client is recorded from the start
 
 
@@ -176,6 +253,9 @@ async def test_a_client_hanging_up_during_the_disclosure_cuts_it_off_but_is_reco
     mix = Path(recording.file_mix)
     assert first(tone_spans(mix, CLIENT)) < 3.0  # the client's words before hanging up are kept
     assert not tone_spans(mix, AGENT)  # the agent was never heard: still muted
+    assert recording.file_stereo, "no stereo file: the agent's side cannot be checked alone"
+    leaked = agent_audible(Path(recording.file_stereo), float("inf"))
+    assert not leaked, f"agent audible during a cut-off disclosure: {leaked[:5]}"
 
 
 @pytest.mark.parametrize(("kind", "outcome"), [(NO_ANSWER, "no_answer"), (BUSY, "busy")])

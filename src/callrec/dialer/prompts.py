@@ -1,6 +1,6 @@
-"""Voicemail messages as audio files Asterisk can play: espeak-ng, then sox to 8 kHz mono 16-bit
-PCM WAV (the native format of Asterisk's format_wav: nothing is transcoded at call time), exactly
-as scripts/make-prompts.sh renders the fixed prompts.
+"""Voicemail messages and the outbound disclosure as audio files Asterisk can play: espeak-ng, then
+sox to 8 kHz mono 16-bit PCM WAV (the native format of Asterisk's format_wav: nothing is transcoded
+at call time), as scripts/make-prompts.sh renders the fixed prompts.
 
 A rendered message is cached under a name derived from a hash of what is spoken and how, and of
 nothing else: the file name never carries the client's or the agent's name (it shows up in
@@ -14,9 +14,11 @@ import os
 import re
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from callrec.dialer.errors import PromptError
+from callrec.dialer.settings import DialerConfig
 
 VOICE = "en-gb"
 WORDS_PER_MINUTE = 150  # a little slower than the IVR prompts: a callback number must be noted
@@ -60,8 +62,29 @@ def render_prompt(text: str, directory: Path) -> Path:
             out.chmod(0o644)  # Asterisk runs as another user and must read it
             os.replace(out, target)  # atomic: a concurrent Playback never sees half a file
     except OSError as exc:
-        raise PromptError(f"rendering a voicemail prompt in {directory}: {exc}") from exc
+        raise PromptError(f"rendering a prompt in {directory}: {exc}") from exc
     return target
+
+
+def prompt_media_of(prompt_media: str, path: Path) -> str:
+    """How Asterisk names the rendered file `path` of the directory it knows as `prompt_media`."""
+    return f"{prompt_media.rstrip('/')}/{path.stem}"
+
+
+def resolve_disclosure(config: DialerConfig) -> DialerConfig:
+    """`config` with the disclosure_prompt that will be played, for the dialer to start with.
+
+    An operator's own recording (disclosure_prompt set) is returned as is: its words are the
+    operator's word (disclosure_text). Otherwise disclosure_text is rendered into prompt_dir like a
+    voicemail script, so that what is played is what the proof (the announcements row) cites.
+    Idempotent, and only a stat() when the file is already there. Blocking (espeak-ng, sox): call
+    it from a worker thread in async code. PromptError when it cannot be rendered: then nothing
+    may be dialled, since a client must never be recorded without a disclosure that can be played.
+    """
+    if config.disclosure_prompt:
+        return config
+    path = render_prompt(config.disclosure_text, Path(config.prompt_dir))
+    return replace(config, disclosure_prompt=prompt_media_of(config.prompt_media, path))
 
 
 def _run(argv: list[str]) -> None:

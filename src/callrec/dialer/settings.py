@@ -21,8 +21,10 @@ parses the raw table itself -- like governance.settings.retention_config -- and 
     amd_context = "callrec-outbound"          # dialplan running AMD() (see docs/dialer.md)
     amd_options = ""                # AMD() arguments, "" = amd.conf; e.g. "2500,1500,800,5000"
     verdict_timeout = 40.0          # s from answer to AMD's verdict (and the greeting's end)
-    disclosure_prompt = "sound:callrec/disclosure"
     disclosure_text = "Before we proceed with this call I need to inform you ..."
+    disclosure_prompt = ""          # "": disclosure_text rendered into prompt_dir at start-up
+    #   (prompts.resolve_disclosure); else the operator's own recording ("sound:..."), played as
+    #   is, and disclosure_text is the operator's statement of its words (the proof cites it)
     prompt_dir = "/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/vm"  # rendered scripts
     prompt_media = "sound:callrec/vm"         # how Asterisk names prompt_dir
     poll_seconds = 2.0              # how often the dialer looks for due tasks
@@ -172,7 +174,9 @@ class DialerConfig:
     amd_context: str = "callrec-outbound"
     amd_options: str = ""
     verdict_timeout: float = 40.0
-    disclosure_prompt: str = "sound:callrec/disclosure"
+    # "" = render disclosure_text (what is played follows what the proof says was said); a media
+    # URI = the operator's own recording, whose words disclosure_text must state.
+    disclosure_prompt: str = ""
     disclosure_text: str = DISCLOSURE_TEXT
     prompt_dir: str = "/var/tmp/callrec/rootfs/usr/share/asterisk/sounds/callrec/vm"
     prompt_media: str = "sound:callrec/vm"
@@ -192,6 +196,9 @@ class DialerConfig:
                                     f"(AMD()'s arguments), got {self.amd_options!r}")
         if not self.poll_seconds > 0 or not self.verdict_timeout > 0:
             raise DialerConfigError("[dialer] poll_seconds and verdict_timeout must be positive")
+        if not self.disclosure_text.strip():
+            raise DialerConfigError("[dialer] disclosure_text must not be empty: it is what is "
+                                    "said (or stated to be said) before a call is recorded")
         _one_of("numbers", self.numbers, NUMBER_POLICIES)
         _one_of("client_name", self.client_name, CLIENT_NAME_POLICIES)
         names = [u.name for u in self.business_units]

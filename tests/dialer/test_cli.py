@@ -1,27 +1,31 @@
-"""`callrec dial ...` as an operator uses it (click's CliRunner, once as a real process), on the
-real PostgreSQL."""
+"""`callrec dial ...` as an operator uses it (click's CliRunner, once as a real process through the
+installed console script), on the real PostgreSQL; and `callrec calls show` of an outbound call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from click.testing import CliRunner
 
-from callrec.cli.dial import IMPORT_REJECTED_EXIT, register
+from callrec.cli.dial import IMPORT_REJECTED_EXIT
 from callrec.cli.main import main
 from callrec.dialer.hours import next_allowed
+from callrec.dialer.schedule import Outcome, new_task
+from callrec.dialer.scripts import ScriptKind, Voicemail
 from callrec.dialer.settings import DialerConfig
 from callrec.dialer.store import DialStore
 from callrec.store import Store
+from tests.dialer.conftest import T0
 
-register(main)  # what cli/main.py does once wired; a second registration is a no-op
-ENTRY = ("import sys; from callrec.cli.main import main; from callrec.cli.dial import register; "
-         "register(main); sys.exit(main())")
+# The console script `callrec` as pyproject.toml installs it, beside this interpreter.
+CONSOLE_SCRIPT = Path(sys.executable).with_name("callrec")
 pytestmark = pytest.mark.pg
 
 
@@ -35,6 +39,11 @@ def cli(env: dict[str, str], *args: str, code: int = 0) -> str:
     result = CliRunner().invoke(main, list(args), env=env)
     assert result.exit_code == code, result.output
     return result.output
+
+
+async def in_thread(env: dict[str, str], *args: str, code: int = 0) -> str:
+    """`cli` from an async test: the CLI runs its own event loop (asyncio.run)."""
+    return await asyncio.to_thread(cli, env, *args, code=code)
 
 
 def test_add_list_show_cancel(env: dict[str, str]) -> None:
@@ -115,8 +124,83 @@ def test_show_of_an_unknown_or_malformed_id(env: dict[str, str]) -> None:
 
 
 def test_the_console_entry_point_runs_the_dial_commands(env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-c", ENTRY, "dial", "list", "--json"],
+    assert CONSOLE_SCRIPT.is_file(), "callrec is not installed in this environment"
+    done = subprocess.run([str(CONSOLE_SCRIPT), "dial", "list", "--json"],
                           env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+    helped = subprocess.run([str(CONSOLE_SCRIPT), "dialer", "run", "--help"],
+                            env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert helped.returncode == 0 and "whatever [dialer] enabled says" in helped.stdout, (
+        helped.stderr)
+
+
+async def test_calls_show_of_an_outbound_call_shows_its_task_and_attempt(
+        env: dict[str, str], dials: DialStore, store: Store) -> None:
+    """Attempt 1 reached a machine (voicemail left, nothing recorded), attempt 2 a person (the
+    call recorded): each call shows its own attempt; an inbound call shows no dialer section."""
+    config = DialerConfig()
+    task = new_task(config, id=uuid4(), number="+64211234567", client_ref="C-4821",
+                    created_at=T0, agent="alice")
+    await dials.add([task])
+    machine, person, inbound, recording = uuid4(), uuid4(), uuid4(), uuid4()
+    for call_id, direction in ((machine, "outbound"), (person, "outbound"), (inbound, "inbound")):
+        await store.create_call(call_id, direction=direction, caller_number="+64211234567",
+                                channel_id=f"ch-{call_id}", started_at=T0)
+    await dials.begin_attempt(task.id, T0, config)
+    words = Voicemail(ScriptKind.MINIMAL, "Kia ora, this is a case manager from the Ministry.")
+    await dials.voicemail_left(task.id, 1, words, "sound:callrec/vm/vm-0123",
+                               T0 + timedelta(seconds=20))
+    await dials.attach_call(task.id, 1, machine)
+    after = await dials.finish_attempt(task.id, Outcome.MACHINE_VOICEMAIL_LEFT,
+                                       T0 + timedelta(seconds=35), config, amd_verdict="MACHINE",
+                                       amd_cause="LONGGREETING-1500-1500")
+    assert after.next_due is not None
+    await dials.begin_attempt(task.id, after.next_due, config)
+    await store.recording_started(recording, call_id=person, agent_leg_id=None, segment=1,
+                                  mixmonitor_id=f"mm-{recording}", file_mix="m.wav",
+                                  file_caller="c.wav", file_agent="a.wav", at=after.next_due)
+    await dials.attach_call(task.id, 2, person)
+    await dials.finish_attempt(task.id, Outcome.ANSWERED_HUMAN,
+                               after.next_due + timedelta(minutes=4), config,
+                               amd_verdict="HUMAN", amd_cause="HUMAN-1-1", recording_id=recording)
+
+    first = json.loads(await in_thread(env, "calls", "show", str(machine), "--json"))["dialer"]
+    assert first["task"] == {"id": str(task.id), "client_ref": "C-4821",
+                             "number": "+64211234567", "business_unit": "default",
+                             "status": "closed", "close_reason": "completed"}
+    a = first["attempt"]
+    assert (a["n"], a["outcome"], a["amd_verdict"], a["amd_cause"], a["script_kind"],
+            a["script_text"], a["recording_id"], a["call_id"]) == (
+        1, "machine_voicemail_left", "MACHINE", "LONGGREETING-1500-1500", "minimal", words.text,
+        None, str(machine))
+    assert datetime.fromisoformat(a["script_at"]) == T0 + timedelta(seconds=20)
+    shown_json = json.loads(await in_thread(env, "calls", "show", str(person), "--json"))
+    second = shown_json["dialer"]["attempt"]
+    assert (second["n"], second["outcome"], second["amd_verdict"], second["recording_id"]) == (
+        2, "answered_human", "HUMAN", str(recording))
+
+    shown = await in_thread(env, "calls", "show", str(machine))
+    assert "Dial task" in shown and "Dial attempt 1 of 3" in shown
+    for fact in (str(task.id), "C-4821", "+64211234567", "machine_voicemail_left",
+                 "MACHINE LONGGREETING-1500-1500", "minimal", words.text):
+        assert fact in shown, fact
+    shown = await in_thread(env, "calls", "show", str(person))
+    assert "Dial attempt 2 of 3" in shown and str(recording) in shown
+    assert "HUMAN HUMAN-1-1" in shown
+
+    assert "dialer" not in json.loads(await in_thread(env, "calls", "show", str(inbound),
+                                                      "--json"))
+    assert "Dial " not in await in_thread(env, "calls", "show", str(inbound))
+
+
+async def test_calls_show_of_an_outbound_call_no_attempt_cites(
+        env: dict[str, str], store: Store) -> None:
+    call_id = uuid4()
+    await store.create_call(call_id, direction="outbound", caller_number="+64211234567",
+                            channel_id="ch-1", started_at=T0)
+    shown = json.loads(await in_thread(env, "calls", "show", str(call_id), "--json"))
+    assert shown["call"]["direction"] == "outbound" and shown["dialer"] is None
+    assert "none cites this call" in await in_thread(env, "calls", "show", str(call_id))

@@ -22,7 +22,7 @@ async def four(seed: SeedRecording, raw: psycopg.AsyncConnection) -> dict[str, S
     """a: day 0, 1 s, unit benefits, +111, with an on-hold span
     b: day 1, 3 s, unit helpdesk, queue fraud, +222
     c: day 2, 2 s, unit benefits, +111, incomplete
-    d: day 3, 4 s, no unit, +333"""
+    d: day 3, 4 s, no unit, +333, an outbound call (the dialer's; the others are inbound)"""
     made = {
         "a": await seed(started=T0, seconds=1, business_unit="benefits", caller="+111"),
         "b": await seed(started=T0 + timedelta(days=1), seconds=3, business_unit="helpdesk",
@@ -31,6 +31,8 @@ async def four(seed: SeedRecording, raw: psycopg.AsyncConnection) -> dict[str, S
                         caller="+111", status="incomplete"),
         "d": await seed(started=T0 + timedelta(days=3), seconds=4, caller="+333"),
     }
+    await raw.execute("UPDATE calls SET direction = 'outbound' WHERE id = %s",
+                      (made["d"].call_id,))
     a = made["a"]
     await raw.execute(
         "INSERT INTO holds (id, call_id, recording_id, started_at, ended_at, start_offset_ms,"
@@ -52,7 +54,9 @@ async def listed(g: Governance, **filters: Any) -> list[UUID]:
     ({"business_unit": "benefits"}, "ca"),
     ({"queue": "fraud"}, "b"),
     ({"status": "incomplete"}, "c"),
-    ({"direction": "outbound"}, ""),
+    ({"direction": "outbound"}, "d"),
+    ({"direction": "inbound"}, "cba"),
+    ({"direction": "inbound", "sort": "duration"}, "bca"),
     ({"has_holds": True}, "a"),
     ({"caller_number": "+111", "status": "complete"}, "a"),
     ({"sort": "duration"}, "dbca"),

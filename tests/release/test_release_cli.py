@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from callrec.cli.main import main
-from callrec.cli.release import register
 from callrec.governance.access import Role
 from callrec.governance.service import Governance as GovernanceService
 from callrec.governance.service import Refusal
@@ -22,11 +21,8 @@ from callrec.store import Store, StoreError
 from callrec.store.pool import Database
 from tests.release.evidence import RecordedCall, recorded_call
 
-register(main)  # what cli/main.py will do once wired; guarded against a second registration
-
-# The same entry point as a fresh process, whether or not cli/main.py registers it yet.
-ENTRY = ("import sys; from callrec.cli.main import main; "
-         "from callrec.cli.release import register; register(main); sys.exit(main())")
+# The console script `callrec` as pyproject.toml installs it, beside this interpreter.
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("callrec"))
 
 
 async def _user(db: Database, name: str, role: Role) -> None:
@@ -145,13 +141,13 @@ def test_not_a_recording_id(env: dict[str, str], tmp_path: Path) -> None:
 def test_as_a_subprocess(call: RecordedCall, env: dict[str, str], tmp_path: Path) -> None:
     out = tmp_path / "client.wav"
     done = subprocess.run(
-        [sys.executable, "-c", ENTRY, "release", "create", str(call.recording_id),
+        [CONSOLE_SCRIPT, "release", "create", str(call.recording_id),
          "--request-ref", "FOI-9", "--reviewed", "--redact", "00:00-00:01", "-o", str(out)],
         capture_output=True, text=True, timeout=60, env={**os.environ, **env}, check=False)
     assert done.returncode == 0, done.stderr
     assert out.exists() and "sha256" in done.stdout
     refused = subprocess.run(
-        [sys.executable, "-c", ENTRY, "release", "create", str(call.recording_id),
+        [CONSOLE_SCRIPT, "release", "create", str(call.recording_id),
          "--request-ref", "FOI-9", "--reviewed", "-o", str(out)],
         capture_output=True, text=True, timeout=60, env={**os.environ, **env}, check=False)
     assert refused.returncode == 1 and "already exists" in refused.stderr

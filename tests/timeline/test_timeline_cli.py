@@ -13,14 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 from callrec.cli.main import main
-from callrec.cli.timeline import register
 from callrec.store import Store
 from tests.release.evidence import T0, RecordedCall, recorded_call
 
-register(main)  # what cli/main.py will do once wired; guarded against a second registration
-
-ENTRY = ("import sys; from callrec.cli.main import main; "
-         "from callrec.cli.timeline import register; register(main); sys.exit(main())")
+# The console script `callrec` as pyproject.toml installs it, beside this interpreter.
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("callrec"))
 TALK = [(400, 2.0), (550, 1.0)]
 
 
@@ -99,7 +96,7 @@ def test_verify_bad_since(env: dict[str, str]) -> None:
 
 def test_verify_as_a_subprocess(good: RecordedCall, tampered: RecordedCall,
                                 env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-c", ENTRY, "verify", "--json"], capture_output=True,
+    done = subprocess.run([CONSOLE_SCRIPT, "verify", "--json"], capture_output=True,
                           text=True, timeout=60, env={**os.environ, **env}, check=False)
     assert done.returncode == 1, done.stderr
     assert [f["code"] for f in json.loads(done.stdout)["findings"]] == ["hash_mismatch"]

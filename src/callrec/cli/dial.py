@@ -1,8 +1,8 @@
 """`callrec dial add|import|list|show|cancel`: the outbound dialer's call tasks.
 
-The tasks are dialled by `callrec serve` (paced by [dialer]); these commands only create, inspect
-and cancel them. Every check a task goes through is callrec.dialer.intake's, the same for one task
-and for a CSV file.
+The tasks are dialled by `callrec serve` with [dialer] enabled, or `callrec dialer run` (paced by
+[dialer]); these commands only create, inspect and cancel them. Every check a task goes through
+is callrec.dialer.intake's, the same for one task and for a CSV file.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ IMPORT_REJECTED_EXIT = 3  # some rows refused (the others were imported): script
 
 
 def dialer_settings(ctx: Context) -> DialerConfig:
-    """[dialer] from the configuration once callrec.config carries it; the defaults until then."""
-    configured = getattr(ctx.config, "dialer", None)
-    return configured if isinstance(configured, DialerConfig) else DialerConfig()
+    """The configuration's [dialer] table (its defaults when the file has none)."""
+    return ctx.config.dialer
 
 
 def run(ctx: Context, work: Callable[[Store, DialStore], Awaitable[T]]) -> T:

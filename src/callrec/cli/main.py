@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +15,12 @@ from callrec.ari import AriClient, AriError
 from callrec.cli import access, dial, recordings_ops, release, retention, timeline
 from callrec.cli.context import Context, call_id_arg, json_option, pass_ctx
 from callrec.cli.output import emit_json, table
+from callrec.config import Config
 from callrec.controller.controller import CONTROL_EVENT
+from callrec.dialer.store import DialStore
 from callrec.governance.ports import ChainedAuditSink, GrantAuthoriser
 from callrec.release.ports import Governance
-from callrec.store import Store
+from callrec.store import CallDetail, Store
 
 
 @click.group()
@@ -36,8 +39,26 @@ def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
 @pass_ctx
 def serve(ctx: Context) -> None:
     """Run the ARI controller until SIGINT/SIGTERM."""
+    _serve(ctx.config)
+
+
+def _serve(config: Config) -> None:
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
-    app.run_serve(ctx.config)
+    app.run_serve(config)
+
+
+@main.group()
+def dialer() -> None:
+    """The outbound dialer (its call tasks: `callrec dial`)."""
+
+
+@dialer.command("run")
+@pass_ctx
+def dialer_run(ctx: Context) -> None:
+    """Run `callrec serve` with the dialer on, whatever [dialer] enabled says (the dialer places
+    its calls through the controller). Until SIGINT/SIGTERM."""
+    config = ctx.config
+    _serve(replace(config, dialer=replace(config.dialer, enabled=True)))
 
 
 @main.group()
@@ -118,15 +139,22 @@ def calls_list(ctx: Context, limit: int, direction: str | None, as_json: bool) -
 @json_option
 @pass_ctx
 def calls_show(ctx: Context, call_id: UUID, as_json: bool) -> None:
-    """A call's timeline, agent legs, recordings, holds, announcement proof and transfers."""
-    detail = ctx.with_store(lambda s: s.get_call(call_id))
+    """A call's timeline, agent legs, recordings, holds, announcement proof and transfers; for an
+    outbound call also the dialer's task and the attempt the call was."""
+    from callrec.cli.show import Dialled, call_json, print_call
+
+    async def read(s: Store) -> tuple[CallDetail | None, Dialled]:
+        detail = await s.get_call(call_id)
+        if detail is None or detail.call.direction != "outbound":
+            return detail, None
+        return detail, await DialStore(s.database).attempt_of_call(call_id)
+    detail, dialled = ctx.with_store(read)
     if detail is None:
         raise click.ClickException(f"no call {call_id}")
     if as_json:
-        emit_json(detail)
+        emit_json(call_json(detail, dialled))
         return
-    from callrec.cli.show import print_call
-    print_call(detail)
+    print_call(detail, dialled)
 
 
 def _control(ctx: Context, call_id: UUID, action: str, **extra: str) -> None:

@@ -63,6 +63,15 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
+class LeftBehind:
+    """The outbound call of an attempt a restart interrupted (the attempt never learnt its end)."""
+
+    call_id: UUID
+    recording_id: UUID | None  # its first recording: a person answered (recording needs HUMAN)
+    end_reason: str | None  # None: still open, i.e. adopted by the restarted controller
+
+
+@dataclass(frozen=True)
 class TaskDetail:
     task: s.Task
     attempts: tuple[AttemptDetail, ...]
@@ -99,6 +108,22 @@ class DialStore:
                 (task_id,))
         return TaskDetail(tasks[0], tuple(AttemptDetail(**r) for r in rows),
                           tuple(Disclosure(**r) for r in told))
+
+    async def call_left_behind(self, task: s.Task) -> LeftBehind | None:
+        """The call of the task's last attempt, found without the link a restart kept it from
+        writing: the latest outbound call to the task's number that started after the previous
+        attempt began and no later than this one (agent first: the call exists before the
+        client is dialled, and both times come from the controller's clock)."""
+        attempt = task.attempts[-1]
+        after = task.attempts[-2].started_at if len(task.attempts) > 1 else task.created_at
+        async with self._db.snapshot("finding an interrupted attempt's call") as conn:
+            rows = await fetch_rows(
+                conn, dict_row, "SELECT c.id AS call_id, c.end_reason, (SELECT r.id FROM "
+                "recordings r WHERE r.call_id = c.id ORDER BY r.segment LIMIT 1) AS recording_id "
+                "FROM calls c WHERE c.direction = 'outbound' AND c.caller_number = %s "
+                "AND c.started_at >= %s AND c.started_at <= %s ORDER BY c.started_at DESC LIMIT 1",
+                (task.number, utc(after), utc(attempt.started_at)))
+        return LeftBehind(**rows[0]) if rows else None
 
     async def in_progress(self) -> int:
         """Tasks with a call up: the dialer's count of active outbound calls."""
@@ -171,6 +196,19 @@ class DialStore:
             "UPDATE dial_attempts SET script_kind = %s, script_text = %s, prompt = %s, "
             "script_at = %s WHERE task_id = %s AND n = %s AND ended_at IS NULL",
             (voicemail.kind.value, voicemail.text, prompt, utc(at), task_id, n))
+
+    async def attempt_of_call(self, call_id: UUID) -> tuple[s.Task, AttemptDetail] | None:
+        """The attempt that placed outbound call `call_id`, with its task (`callrec calls show`).
+        None when no attempt cites the call: an inbound call, an outbound call still in progress
+        (the link is written when it ends) or one that never reached the dialling step."""
+        async with self._db.snapshot("reading a call's dial attempt") as conn:
+            rows = await fetch_rows(conn, dict_row, "SELECT " + _ATTEMPT_COLUMNS +
+                                    " FROM dial_attempts WHERE call_id = %s "
+                                    "ORDER BY started_at DESC, n DESC LIMIT 1", (call_id,))
+            if not rows:
+                return None
+            tasks = await _load(conn, "WHERE id = %s", (rows[0]["task_id"],))
+        return tasks[0], AttemptDetail(**rows[0])
 
 
 # --------------------------------------------------------------------------------- helpers

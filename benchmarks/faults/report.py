@@ -12,6 +12,10 @@ from typing import Any
 FAULTS: Mapping[str, str] = {
     "controller_killed": "`callrec serve` killed (-9) mid-call and restarted at once; the call is "
                          "adopted and its agent hangs up afterwards",
+    "controller_killed_outbound": "`callrec serve` killed (-9) while a dialer's call plays its "
+                                  "disclosure to a person; after the restart the disclosure is "
+                                  "played again whole (the agent muted until it ends), the attempt "
+                                  "counts as a person reached, and the agent hangs up afterwards",
     "ari_blackholed": "ARI WebSocket black-holed (no FIN) mid-call through a local proxy, then "
                       "healed; one agent hangs up during the outage, another after it",
     "ami_lost": "AMI black-holed (no FIN) mid-call through a local proxy: the agent hangs up "
@@ -120,6 +124,7 @@ def render(summary: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) ->
     lines += ["", *DEFINITIONS, "", "## Problems seen", ""]
     seen = [(f, p, n) for f, s in summary.items() for p, n in s["problems"].items()]
     lines += [f"* `{f}` ({n}×): {p}" for f, p, n in seen] or ["None."]
+    lines += ["", "## Found by these trials, fixed", "", *FIXED]
     lines += ["", "## What the trials do not show", "", *FINDINGS]
     lines += ["", "## Machine", "", *(f"* {k}: {v}" for k, v in meta["machine"].items()), ""]
     return "\n".join(lines)
@@ -153,21 +158,45 @@ DEFINITIONS = (
      "silent start): how much of the conversation reached the file."),
     ("* **recover**: end of the fault (network healed, Asterisk answering, PostgreSQL started) → "
      "the faulted call closed and every recording of it sealed in PostgreSQL; for a killed "
-     "controller: the kill → the new process has adopted the call."),
+     "controller: the kill → the new process has adopted the call (for the dialer's call: → the "
+     "disclosure played again has finished, about 8 s of it)."),
 )
 
 
-# Found while building these trials; each is pinned by a test in tests/faults that fails until fixed
-# (they are not trials: the table above only counts the invariants).
-FINDINGS = (
-    ("* **A crash of the controller during a database outage loses evidence.** A fact waits in "
-     "memory until its write gives up (the pool's 10 s connection timeout) and only then goes to "
-     "the journal; a controller killed in that window loses the agent's departure and the call's "
-     "end (`test_postgres_outage.py::test_a_crash_during_the_outage_loses_no_evidence`)."),
-    ("* **An agent who leaves during an ARI outage gets a false cut-short alarm.** The reconcile "
-     "dates the departure it missed at the reconnect, so the outage counts as time in the bridge "
-     "and a complete file is sealed `incomplete` with a \"cut short\" alarm (`test_ari_blackhole.py"
+# Found while building these trials and fixed since; each fix is pinned by the test named.
+FIXED = (
+    ("* **A crash of the controller during a database outage lost evidence.** A fact waited in "
+     "memory until its write gave up (the pool's 10 s connection timeout) before it went to the "
+     "journal; a controller killed in that window lost the agent's departure and the call's end. "
+     "A write PostgreSQL sits on is now journalled after 0.5 s "
+     "(`tests/controller/test_evidence.py::test_a_write_the_database_sits_on_is_journalled_before_"
+     "it_gives_up`, `test_postgres_outage.py::test_a_crash_during_the_outage_loses_no_evidence`)."),
+    ("* **An agent who left during an ARI outage got a false cut-short alarm.** The reconcile "
+     "dated the departure it missed at the reconnect, so the outage counted as time in the bridge "
+     "and a complete file was sealed `incomplete`. A departure found by a reconcile is now "
+     "`unobserved`: sealed without the cut-short check (`test_ari_blackhole.py"
      "::test_an_agent_gone_during_the_outage_is_not_a_cut_short_recording`)."),
+    ("* **A dialer's conversation adopted after a restart stayed muted, and its client was rung "
+     "again.** Recovery resumed it as an inbound call: the agent's ARI mute (Asterisk keeps it) "
+     "was never lifted, the disclosure's proof stayed open, and the dialer closed the attempt "
+     "`failed`, so the task was retried. Now the disclosure is played again whole before the "
+     "unmute, and the attempt counts as a person reached (`test_outbound_crash.py`, "
+     "`tests/controller/test_adopt_outbound.py`, `tests/dialer/test_loop.py`)."),
+)
+
+# What the table cannot show, and why.
+FINDINGS = (
+    ("* **Facts still in memory die with a killed controller.** The evidence journal is written "
+     "when PostgreSQL fails, not before every write: a `kill -9` loses what the writer held at "
+     "that instant (facts batched for at most 50 ms, or up to 0.5 s while PostgreSQL hangs). The "
+     "restart then proves what it can from Asterisk and marks the rest `interrupted`; the "
+     "`controller_killed` trials count no row lost because the kill lands mid-conversation, "
+     "when nothing is being written."),
+    ("* **An outbound call whose recording row was written but not its disclosure's** (a kill "
+     "in the milliseconds between the two) is ended by recovery, not resumed: nothing may be said "
+     "to the client before a disclosure that can be proven (`outbound_disclosure_unproven_after_"
+     "restart`, unit-tested in `tests/controller/test_recovery_plan.py`; no trial hits that "
+     "window)."),
     ("* **What an Asterisk crash costs in audio is Asterisk's.** MixMonitor writes through a "
      "32 KiB buffer (2.05 s of audio per file); whatever is in it when Asterisk dies is gone. "
      "The `asterisk_crashed` trials talk 3 s before the crash: the *audio kept* column shows it."),

@@ -106,6 +106,7 @@ class FakeAri:
         self.journal = journal
         self.fail: dict[str, Exception] = {}
         self.alive: list[Channel] = []  # what GET /channels answers
+        self.bridges: list[Bridge] = []  # what GET /bridges answers
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(getattr(AriClient, name, None)):
@@ -116,7 +117,11 @@ class FakeAri:
             self.journal.add("ari", name, arguments)
             if name in self.fail:
                 raise self.fail.pop(name)
-            return list(self.alive) if name == "list_channels" else _ari_result(name, arguments)
+            if name == "list_channels":
+                return list(self.alive)
+            if name == "list_bridges":
+                return list(self.bridges)
+            return _ari_result(name, arguments)
         return call
 
 
@@ -127,8 +132,6 @@ def _ari_result(name: str, a: Mapping[str, Any]) -> Any:
         return Bridge(a["bridge_id"], a["bridge_type"], (), a["name"])
     if name == "originate":
         return Channel(a["channel_id"], "", "Down", "", "", "", "", "", None)
-    if name == "list_bridges":
-        return []
     return None
 
 
@@ -250,6 +253,7 @@ class Rig:
                          store=store, evidence=self.evidence,  # type: ignore[arg-type]
                          pool=AgentPool(agents), inbound=INBOUND, new_id=sequential_ids(),
                          now=ticking_clock(), settle_seconds=settle_seconds, hunt_retry_seconds=0.05)
+        self.deps.connected.set()  # the application is connected unless a test says otherwise
         self.controller = Controller(self.deps)
         self.sessions: list[CallSession] = []
         self._ticks = itertools.count()

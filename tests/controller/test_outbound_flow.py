@@ -138,3 +138,21 @@ async def test_a_refused_attempt_dials_nobody() -> None:
         assert len(rig.journal.of("ari", "originate")) == 1  # the agent only
         assert (session.result.began, session.result.reason) == (False, "refused")
         assert rig.hung_up(agent["id"])
+
+
+async def test_a_client_is_not_dialled_into_a_disconnected_application() -> None:
+    """Disconnected after the agent joined: no attempt row, no originate; the dialer tries later."""
+    async with Rig() as rig:
+        rig.controller.connected.set()
+        session = await rig.controller.start_outbound(plan(Hooks(rig.journal)))
+        rig.sessions.append(session)
+        agent = await rig.agent_rung()
+        _, call_id, leg_id = rig.journal.of("ari", "originate")[-1].args["app_args"].split(",")
+        await rig.send("StasisStart", channel=agent, args=["agent", call_id, leg_id])
+        await until(lambda: rig.added(agent["id"]), "the agent in the bridge")
+        rig.controller.connected.clear()
+        await rig.send("ChannelEnteredBridge", channel=agent, bridge=bridge(session.mix_bridge))
+        await rig.ended(session)
+        assert not rig.journal.of("dialer", "begin")
+        assert len(rig.journal.of("ari", "originate")) == 1  # the agent only
+        assert (session.result.began, session.result.reason) == (False, "ari_disconnected")

@@ -401,3 +401,18 @@ async def test_a_file_shorter_than_the_agents_time_in_the_bridge_is_sealed_incom
     assert sealed["status"] == "incomplete"
     alarms = [e["detail"]["message"] for e in rig.stored("add_call_event") if e["kind"] == "alarm"]
     assert any("cut short" in a for a in alarms)
+
+
+async def test_no_agent_is_rung_into_a_disconnected_application() -> None:
+    """An agent's channel originated while our ARI application is down would report its answer to
+    nobody: the hunt waits, and rings once the application is connected again."""
+    async with Rig() as rig:
+        session = await rig.call_arrives()
+        rig.deps.connected.clear()
+        await rig.reach_waiting()
+        await asyncio.sleep(0.3)  # six hunt rounds (hunt_retry_seconds = 0.05): none may ring
+        assert not rig.journal.of("ari", "originate")
+        rig.deps.connected.set()
+        await rig.agent_rung()
+        await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
+        await rig.ended(session)

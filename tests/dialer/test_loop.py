@@ -4,13 +4,15 @@ is dialled, when nothing is, and how a call's end becomes the attempt's row."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 
 from callrec.controller.outbound import OutboundPlan, OutboundResult
+from callrec.controller.recovery import DISCLOSURE_UNPROVEN
+from callrec.dialer.errors import DialerError
 from callrec.dialer.loop import DialerLoop
 from callrec.dialer.schedule import Outcome, Status, Task, VoicemailMode, new_task
 from callrec.dialer.settings import DialerConfig, dialer_config
@@ -25,6 +27,7 @@ def config(max_concurrent: int = 2) -> DialerConfig:
     return dialer_config({
         "max_concurrent": max_concurrent, "retry_minutes": 30,
         "dial_template": "PJSIP/{number}@trunk", "prompt_dir": "/nonexistent/vm",
+        "disclosure_prompt": "sound:callrec/vm/disclosure",
         "business_units": {"default": {"timezone": "Pacific/Auckland", "caller_id": "0800559009",
                                        "hours": {"weekdays": "08:00-20:00"}}}}, environ={})
 
@@ -149,3 +152,84 @@ async def test_attempts_left_in_progress_by_a_crash_end_as_failed(store: Store,
     detail = await dials.get(task.id)
     assert detail is not None and [a.outcome for a in detail.attempts] == ["failed"]
     assert detail.task.status is Status.OPEN
+
+
+
+async def left_behind(store: Store, number: str, at: datetime, *, recorded: bool,
+                      end_reason: str | None = None) -> tuple[UUID, UUID | None]:
+    """The outbound call a crash left: its calls row (and its recording when a person answered);
+    (call id, recording id)."""
+    call_id = uuid4()
+    await store.create_call(call_id, direction="outbound", caller_number=number,
+                            channel_id=f"callrec-client-{call_id}", started_at=at)
+    recording_id = None
+    if recorded:
+        recording_id = uuid4()
+        await store.recording_started(
+            recording_id, call_id=call_id, agent_leg_id=None, segment=1, mixmonitor_id="mm",
+            file_mix="/r/m.wav", file_caller="/r/c.wav", file_agent="/r/a.wav",
+            at=at + timedelta(seconds=20))
+    if end_reason is not None:
+        await store.end_call(call_id, at + timedelta(seconds=30), "interrupted", end_reason)
+    return call_id, recording_id
+
+
+async def test_a_person_still_talking_after_a_restart_was_reached(store: Store,
+                                                                 dials: DialStore) -> None:
+    """The restarted controller adopted the conversation (its call has a recording, which starts
+    only on AMD's HUMAN): the attempt is answered_human and the task closes - the client is not rung
+    again while, or after, talking to the agent."""
+    task = await add(dials, "+64211234541")
+    call_id, recording_id = await left_behind(store, task.number, T0, recorded=True)
+    await dials.begin_attempt(task.id, T0 + timedelta(seconds=5), config())
+    await loop_at(T0 + timedelta(minutes=1), dials, ScriptedPlacer(store)).close_interrupted()
+    detail = await dials.get(task.id)
+    assert detail is not None
+    [attempt] = detail.attempts
+    assert (attempt.outcome, attempt.amd_verdict) == ("answered_human", "HUMAN")
+    assert (attempt.call_id, attempt.recording_id) == (call_id, recording_id)
+    assert detail.task.status is Status.CLOSED
+
+
+@pytest.mark.parametrize("end_reason", [None, DISCLOSURE_UNPROVEN])
+async def test_an_interrupted_attempt_nobody_talked_on_is_failed_and_cites_its_call(
+        store: Store, dials: DialStore, end_reason: str | None) -> None:
+    """Still ringing or screening when the controller died (no recording), or hung up by
+    recovery because no disclosure could be proven: failed, retried later."""
+    task = await add(dials, "+64211234542")
+    call_id, _ = await left_behind(store, task.number, T0, recorded=end_reason is not None,
+                                   end_reason=end_reason)
+    await dials.begin_attempt(task.id, T0 + timedelta(seconds=5), config())
+    await loop_at(T0 + timedelta(minutes=1), dials, ScriptedPlacer(store)).close_interrupted()
+    detail = await dials.get(task.id)
+    assert detail is not None
+    [attempt] = detail.attempts
+    assert (attempt.outcome, attempt.call_id, attempt.recording_id) == ("failed", call_id, None)
+    assert detail.task.status is Status.OPEN
+
+
+async def test_an_earlier_attempts_call_is_never_taken_for_the_interrupted_one(
+        store: Store, dials: DialStore) -> None:
+    task = await add(dials, "+64211234543")
+    await left_behind(store, task.number, T0, recorded=True)  # attempt 1's: a person, long ago
+    await dials.begin_attempt(task.id, T0 + timedelta(seconds=5), config())
+    await dials.finish_attempt(task.id, Outcome.UNSURE, T0 + timedelta(seconds=40), config())
+    later = T0 + timedelta(hours=1)
+    await dials.begin_attempt(task.id, later, config())  # crashed before its calls row was written
+    await loop_at(later + timedelta(minutes=1), dials, ScriptedPlacer(store)).close_interrupted()
+    detail = await dials.get(task.id)
+    assert detail is not None
+    assert [(a.outcome, a.call_id) for a in detail.attempts][1] == ("failed", None)
+
+
+async def test_nothing_is_dialled_without_a_disclosure_to_play(store: Store,
+                                                               dials: DialStore) -> None:
+    """disclosure_prompt is resolved (rendered from disclosure_text) before the loop starts; a loop
+    given an unresolved one refuses to dial rather than call a client with nothing to say."""
+    await add(dials, "+64211234544")
+    placer = ScriptedPlacer(store)
+    loop = loop_at(T0, dials, placer, replace(config(), disclosure_prompt=""))
+    with pytest.raises(DialerError, match="no disclosure"):
+        await loop.tick()
+    await asyncio.wait_for(loop.run(), 5)  # returns at once, having dialled nobody
+    assert placer.plans == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -12,19 +13,22 @@ from callrec.ari import AriError, Channel
 from callrec.controller import recovery as r
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects, Running
+from callrec.controller.outbound import OutboundPlan, adopted_plan
 from callrec.controller.session import CallSession
 from callrec.controller.translate import AgentLegRef
-from callrec.store import CallDetail, Recording, StoreError
+from callrec.store import Announcement, CallDetail, Recording, StoreError
 
 log = logging.getLogger(__name__)
 
 NewSession = Callable[[UUID, Channel], CallSession]
+NewOutbound = Callable[[OutboundPlan, Channel], CallSession]
 
 
 class Adopter:
-    def __init__(self, deps: Deps, new_session: NewSession) -> None:
+    def __init__(self, deps: Deps, new_session: NewSession, new_outbound: NewOutbound) -> None:
         self.deps = deps
         self.new_session = new_session
+        self.new_outbound = new_outbound
 
     async def recover(self, known: set[UUID]) -> int:
         """Plan and carry out recovery for every open call not in ``known``; how many were found."""
@@ -67,9 +71,15 @@ class Adopter:
             for bridge in (r.mix_bridge_id(call_id), f"{r.mix_bridge_id(call_id)}-hold"):
                 await Effects.ari_quiet(self.deps.ari.destroy_bridge(bridge))
             return
-        session = self.new_session(call_id, channels[detail.call.channel_id])
+        client = channels[detail.call.channel_id]
+        if isinstance(plan, r.ResumeConnected) and plan.disclosure is not None:
+            session = self.new_outbound(adopted_plan(detail.call, plan.disclosure), client)
+        else:
+            session = self.new_session(call_id, client)
         if isinstance(plan, r.ResumeConnected):
             await self._resume(session, plan, channels[plan.leg.channel_id])
+            if plan.disclosure is not None:
+                await self._disclose_before_talking(session, plan.disclosure)
         elif isinstance(plan, r.Requeue):
             session.state = p.CallState(call_id, p.Phase.WAITING, announced=True,
                                         segments=len(detail.recordings))
@@ -96,7 +106,29 @@ class Adopter:
         session.state = p.CallState(
             session.call_id, p.Phase.CONNECTED, announced=True,
             agent=p.AgentInBridge(leg.id, leg.channel_id, leg.agent_name), recording=segment,
-            segments=max(plan.recording.segment if plan.recording else 0, 1))
+            segments=max(plan.recording.segment if plan.recording else 0, 1),
+            outbound=plan.disclosure is not None)
+
+    async def _disclose_before_talking(self, session: CallSession, told: Announcement) -> None:
+        """An adopted outbound conversation: the agent is heard only after a disclosure that
+        finished. Asterisk keeps an ARI mute across our restart, and plays on a disclosure we
+        started, but tells the new process neither."""
+        assert session.state.agent is not None
+        agent = session.state.agent.channel_id
+        if told.outcome == "finished":
+            # The unmute that follows it may not have been sent before the crash: it is idempotent.
+            await session.effects.execute(p.MuteAgent(agent, False))
+            return
+        # Still playing or stopped unseen: nothing proves the client heard it to the end. Stop what
+        # is left of it (played under its proof's id) and play it again whole, the agent muted; the
+        # policy unmutes when that one finishes.
+        now = self.deps.now()
+        if told.outcome is None:
+            self.deps.record("announcement_ended", told.id, now, "cut_off")
+        await Effects.ari_quiet(self.deps.ari.stop_playback(str(told.id)))
+        session.state = replace(session.state, disclosing=True)
+        await session.effects.execute(p.MuteAgent(agent, True))
+        await session.effects.execute(p.PlayDisclosure(now))
 
     async def _release_agents(self, detail: CallDetail, channels: Mapping[str, Channel]) -> None:
         for leg in detail.legs:

@@ -37,12 +37,12 @@ class Controller:
         self.calls: dict[UUID, CallSession] = {}
         self._owners: dict[str, CallSession] = {}  # channel / bridge / playback id -> call
         self._tasks: set[asyncio.Task[None]] = set()
-        self.connected = asyncio.Event()
+        self.connected = deps.connected  # set while the ARI application is connected
         self.stats = EventStats()
         self._recovering = asyncio.Lock()
         self._deferred_recovery: asyncio.Task[None] | None = None
         self.reconciled = asyncio.Event()  # the first recovery after start-up has run
-        self._adopter = Adopter(deps, self._session)
+        self._adopter = Adopter(deps, self._session, self._adopted_outbound)
 
     async def run(self) -> None:
         """Consume the event stream until cancelled."""
@@ -118,6 +118,12 @@ class Controller:
         """A call's session, registered for routing and running."""
         return self._register(CallSession(self.deps, call_id, caller, self._claimer_for(call_id),
                                           self._release))
+
+    def _adopted_outbound(self, plan: OutboundPlan, client: Channel) -> OutboundSession:
+        """An outbound conversation found live after a restart (controller.adopt)."""
+        session = OutboundSession(self.deps, plan, self._claimer_for(plan.call_id), self._release)
+        session.caller = client
+        return self._register(session)
 
     def _register(self, session: S) -> S:
         self.calls[session.call_id] = session

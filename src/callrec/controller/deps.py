@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,9 @@ class Deps:
     now: Callable[[], datetime]
     settle_seconds: float = 2.0
     hunt_retry_seconds: float = 2.0
+    # Set while our ARI application is connected (the controller keeps it): nothing is originated
+    # into the application otherwise, as its StasisStart would reach nobody.
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, op: str, *args: Any, **kwargs: Any) -> None:
         """Queue one evidence fact: the Store method ``op`` applied to these arguments."""

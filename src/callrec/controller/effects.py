@@ -201,10 +201,11 @@ class Effects:
                 self.s.call_id, number)
         self.s.submit(p.ClientIdentified(self.d.now(), number))
 
-    async def play(self, media: str, *, bridge: bool = False) -> datetime:
+    async def play(self, media: str, *, bridge: bool = False,
+                   playback_id: str | None = None) -> datetime:
         """Play to the caller (or into the call's mixing bridge, for everyone in it) and wait for
         PlaybackFinished; its Asterisk timestamp is returned."""
-        playback_id = str(self.d.new_id())
+        playback_id = playback_id or str(self.d.new_id())
         done: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
         self.s.playbacks[playback_id] = done
         self.s.claim(playback_id)
@@ -249,6 +250,12 @@ class Effects:
         return False
 
     async def _ring(self, agent: Agent) -> bool:
+        if not self.d.connected.is_set():
+            # The agent's channel would enter an application nobody listens to: its answer lost,
+            # the agent talking to no one. The hunt rings again once we are connected.
+            log.info("call %s: not ringing %s while ARI is disconnected", self.s.call_id,
+                     agent.name)
+            return False
         leg_id = self.d.new_id()
         channel_id = f"callrec-agent-{leg_id}"
         if not self.d.pool.acquire(agent, channel_id):

@@ -23,6 +23,7 @@ from callrec.ari import AriError, AriEvent, Channel
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
 from callrec.controller.session import CallSession, Leg
+from callrec.store import Announcement, Call
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,21 @@ class AttemptHooks(Protocol):
         """The script started playing at `at`."""
 
 
+class AdoptedHooks:
+    """The hooks of a call adopted after a restart: its attempt row was written and the client
+    dialled before the crash; the dialer closes that attempt from the evidence
+    (DialerLoop.close_interrupted)."""
+
+    async def begin(self) -> bool:
+        return False
+
+    async def voicemail(self) -> str | None:
+        return None
+
+    async def voicemail_left(self, at: datetime) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class OutboundPlan:
     call_id: UUID
@@ -71,6 +87,16 @@ class OutboundPlan:
     disclosure_prompt: str
     disclosure_text: str
     hooks: AttemptHooks
+
+
+def adopted_plan(call: Call, disclosure: Announcement) -> OutboundPlan:
+    """The plan of a conversation adopted after a restart: past dialling and screening, so only
+    the disclosure matters (the one its proof names, should it have to be played again)."""
+    return OutboundPlan(
+        call_id=call.id, number=call.caller_number, endpoint="", caller_id="",
+        business_unit=call.business_unit or "", agent=None, amd_context="", amd_options="",
+        ring_seconds=0, verdict_timeout=0.0, disclosure_prompt=disclosure.prompt,
+        disclosure_text=disclosure.text or "", hooks=AdoptedHooks())
 
 
 @dataclass
@@ -161,6 +187,9 @@ class OutboundEffects(Effects):
 
     async def _dial(self) -> None:
         plan = self.s.plan
+        if not self.d.connected.is_set():  # no attempt: the client would enter a deaf application
+            self.s.submit(p.DialFailed(self.d.now(), "ari_disconnected"))
+            return
         if not await plan.hooks.begin():
             self.s.submit(p.DialFailed(self.d.now(), "refused"))
             return
@@ -205,7 +234,10 @@ class OutboundEffects(Effects):
         self.d.record("announcement_started", self.announcement_id, self.s.call_id,
                       "outbound_disclosure", plan.disclosure_prompt, plan.disclosure_text,
                       self.d.now())
-        finished = await self.play(plan.disclosure_prompt, bridge=True)
+        # Played under its proof's id: a controller restarted mid-disclosure can stop what is left
+        # of it (Asterisk plays on without us) before playing it again whole (controller.adopt).
+        finished = await self.play(plan.disclosure_prompt, bridge=True,
+                                   playback_id=str(self.announcement_id))
         self.s.submit(p.DisclosureFinished(finished))
 
     async def _LeaveVoicemail(self, c: p.LeaveVoicemail) -> None:

@@ -9,6 +9,9 @@ pictures: the evidence (open calls, their agent legs and recordings) and what As
 * caller alive, agent gone           -> open recordings interrupted; the caller is queued again
 * caller alive, never past the announcement -> start again from the announcement
 * an outbound call not resumable      -> end it and hang up the client (the dialer retries)
+* an outbound call resumable, but no proof its disclosure began -> the same: nothing may be said
+  to the client before a disclosure we can prove (a kill landing between the recording's row and
+  the disclosure's)
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from callrec.store import AgentLeg, CallDetail, Recording
+from callrec.store import AgentLeg, Announcement, CallDetail, Recording
 
 OPEN = frozenset({"recording", "stopping", "finalising"})
+DISCLOSURE = "outbound_disclosure"
+DISCLOSURE_UNPROVEN = "outbound_disclosure_unproven_after_restart"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class ResumeConnected:
     leg: AgentLeg
     recording: Recording | None  # None: the agent talks but no segment was running (start failed)
     interrupted: tuple[Recording, ...]
+    # An outbound call's disclosure proof: the agent stays muted until one has finished.
+    disclosure: Announcement | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,13 @@ def plan(detail: CallDetail, live: LiveView) -> Plan:
         leg = present[-1]
         running = [r for r in open_recordings if r.agent_leg_id == leg.id]
         current = running[-1] if running else None
-        return ResumeConnected(leg, current, tuple(r for r in open_recordings if r is not current))
+        others = tuple(r for r in open_recordings if r is not current)
+        if call.direction != "outbound":
+            return ResumeConnected(leg, current, others)
+        told = [a for a in detail.announcements if a.kind == DISCLOSURE]
+        if not told:
+            return EndCall(DISCLOSURE_UNPROVEN, open_recordings)
+        return ResumeConnected(leg, current, others, told[-1])
     if call.direction == "outbound":
         # The dialer's client, still being screened or hearing a voicemail script, or alone after
         # its agent left: hung up, never sent through the inbound IVR. The dialer closes the

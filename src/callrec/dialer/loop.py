@@ -20,6 +20,7 @@ from uuid import UUID
 
 from callrec.ari import AriError
 from callrec.controller.outbound import OutboundPlan, OutboundResult, OutboundSession
+from callrec.controller.recovery import DISCLOSURE_UNPROVEN
 from callrec.dialer import schedule as s
 from callrec.dialer.errors import DialerError
 from callrec.dialer.outcome import attempt_outcome
@@ -57,6 +58,10 @@ class DialerLoop:
     _not_before: dict[UUID, datetime] = field(default_factory=dict)
 
     async def run(self) -> None:
+        if not self.config.disclosure_prompt:
+            log.error("dialer: no disclosure to play (disclosure_prompt not resolved): no client "
+                      "will be called")
+            return
         await self.close_interrupted()
         while True:
             try:
@@ -66,16 +71,37 @@ class DialerLoop:
             await asyncio.sleep(self.config.poll_seconds)
 
     async def close_interrupted(self) -> None:
-        """Attempts left in progress by a previous run (a crash, a restart): their call is gone or
-        no longer ours, so they end as failed and count toward the three."""
-        for task in await self.store.open_tasks():
-            if task.status is s.Status.IN_PROGRESS and task.id not in self.calls:
-                log.warning("dialer: task %s attempt %d was interrupted", task.id,
-                            len(task.attempts))
-                await self.store.finish_attempt(task.id, s.Outcome.FAILED, self.now(), self.config)
+        """Attempts left in progress by a previous run (a crash, a restart), closed from what their
+        call shows. A person who answered (the call has a recording: recording starts only on
+        AMD's HUMAN) was reached, as on a normal run, and the task closes: the restarted controller
+        has adopted the conversation, or it ended meanwhile. Anything else (still ringing, being
+        screened, hearing a voicemail script, hung up by recovery) ends as failed and counts
+        toward the three."""
+        left = [t for t in await self.store.open_tasks()
+                if t.status is s.Status.IN_PROGRESS and t.id not in self.calls]
+        if left:
+            await self.evidence_written()  # recovery's own verdicts on those calls are stored
+        for task in left:
+            await self._close_left_behind(task)
+
+    async def _close_left_behind(self, task: s.Task) -> None:
+        n = len(task.attempts)
+        call = await self.store.call_left_behind(task)
+        if call is not None:
+            await self.store.attach_call(task.id, n, call.call_id)
+        reached = (call is not None and call.recording_id is not None
+                   and call.end_reason != DISCLOSURE_UNPROVEN)
+        outcome = s.Outcome.ANSWERED_HUMAN if reached else s.Outcome.FAILED
+        closed = await self.store.finish_attempt(
+            task.id, outcome, self.now(), self.config, amd_verdict="HUMAN" if reached else None,
+            recording_id=call.recording_id if reached and call else None)
+        log.warning("dialer: task %s attempt %d was interrupted by a restart: %s -> task %s",
+                    task.id, n, outcome.value, closed.status.value)
 
     async def tick(self) -> list[UUID]:
         """Start the calls that are due now; their task ids."""
+        if not self.config.disclosure_prompt:  # see run(): a client is never called without one
+            raise DialerError("no disclosure prompt to play: not dialling")
         if self.config.max_concurrent == 0 or not self.placer.connected.is_set():
             return []
         now = self.now()

@@ -24,8 +24,8 @@ class Hooks:
     def __init__(self, journal: Journal, *, allow: bool = True) -> None:
         self.journal, self.allow = journal, allow
 
-    async def begin(self) -> bool:
-        self.journal.add("dialer", "begin", {})
+    async def begin(self, agent: str | None) -> bool:
+        self.journal.add("dialer", "begin", {"agent": agent})
         return self.allow
 
     async def voicemail(self) -> str | None:
@@ -79,7 +79,7 @@ async def test_a_person_is_bridged_then_recorded_then_told() -> None:
             ("ari", "originate", {"endpoint": ALICE.dial_string}),
             ("ari", "add_channel", {"bridge_id": mix, "channel_id": agent["id"]}),
             ("ari", "mute", {"channel_id": agent["id"], "direction": "in"}),
-            ("dialer", "begin", {}),
+            ("dialer", "begin", {"agent": ALICE.name}),
             ("ari", "originate", {"channel_id": CLIENT_ID}),
             ("ari", "continue_in_dialplan", {"channel_id": CLIENT_ID,
                                              "context": "callrec-outbound", "extension": "amd"}),

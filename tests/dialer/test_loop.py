@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -47,6 +48,8 @@ class ScriptedPlacer:
     reason: str = "caller_hangup"
     dial: bool = True
     plans: list[OutboundPlan] = field(default_factory=list)
+    hooks: list[Any] = field(default_factory=list)
+    agent: str | None = "alice"  # the agent the controller fetched into the bridge
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start_outbound(self, plan: OutboundPlan) -> FakeSession:
@@ -54,7 +57,8 @@ class ScriptedPlacer:
         await self.store.create_call(plan.call_id, direction="outbound", caller_number=plan.number,
                                      channel_id=f"callrec-client-{plan.call_id}",
                                      started_at=T0)
-        began = self.dial and await plan.hooks.begin()
+        began = self.dial and await plan.hooks.begin(self.agent)
+        self.hooks.append(plan.hooks)
         session = FakeSession(OutboundResult(began=began, verdict=self.verdict if began else None,
                                              reason=self.reason if began else "refused"))
         session.closed.set()
@@ -233,3 +237,21 @@ async def test_nothing_is_dialled_without_a_disclosure_to_play(store: Store,
         await loop.tick()
     await asyncio.wait_for(loop.run(), 5)  # returns at once, having dialled nobody
     assert placer.plans == []
+
+
+
+async def test_the_voicemail_names_the_agent_who_was_fetched(store: Store,
+                                                            dials: DialStore) -> None:
+    """A task with no agent of its own is called by whoever was free: that agent's name, not the
+    default "a case manager", is the one the script speaks."""
+    cfg = dialer_config({
+        "max_concurrent": 1, "retry_minutes": 30, "dial_template": "PJSIP/{number}@trunk",
+        "prompt_dir": "/nonexistent/vm", "disclosure_prompt": "sound:callrec/vm/disclosure",
+        "agent_names": {"alice": "Aroha"},
+        "business_units": {"default": {"timezone": "Pacific/Auckland", "caller_id": "0800559009",
+                                       "hours": {"weekdays": "08:00-20:00"}}}}, environ={})
+    await add(dials, "+64211234545", cfg, voicemail=VoicemailMode.MINIMAL)
+    placer = ScriptedPlacer(store, verdict="MACHINE", agent="alice")
+    await settle(loop_at(T0, dials, placer, cfg))
+    [hooks] = placer.hooks
+    assert "Aroha" in hooks.script.text and cfg.default_agent_name not in hooks.script.text

@@ -47,8 +47,9 @@ def unanswered_reason(cause: int | None) -> str:
 class AttemptHooks(Protocol):
     """The dialer's side of one attempt (callrec.dialer.loop): evidence it owns, written in order."""
 
-    async def begin(self) -> bool:
-        """Write the attempt row; False (already logged) means do not dial."""
+    async def begin(self, agent: str | None) -> bool:
+        """Write the attempt row; False (already logged) means do not dial. ``agent``: who is in
+        the bridge and would leave a voicemail (the name the script speaks)."""
 
     async def voicemail(self) -> str | None:
         """The rendered script for this attempt as Asterisk media, None to leave nothing."""
@@ -62,7 +63,7 @@ class AdoptedHooks:
     dialled before the crash; the dialer closes that attempt from the evidence
     (DialerLoop.close_interrupted)."""
 
-    async def begin(self) -> bool:
+    async def begin(self, agent: str | None) -> bool:
         return False
 
     async def voicemail(self) -> str | None:
@@ -190,7 +191,8 @@ class OutboundEffects(Effects):
         if not self.d.connected.is_set():  # no attempt: the client would enter a deaf application
             self.s.submit(p.DialFailed(self.d.now(), "ari_disconnected"))
             return
-        if not await plan.hooks.begin():
+        agent = self.s.state.agent.name if self.s.state.agent else None
+        if not await plan.hooks.begin(agent):
             self.s.submit(p.DialFailed(self.d.now(), "refused"))
             return
         self.s.result.began = True

@@ -169,10 +169,12 @@ class _Attempt:
         self.call_id = loop.new_id()
         self.n = 0
         self.script: Voicemail | None = None
+        self.agent: str | None = task.agent
         self.media: str | None = None
 
-    async def begin(self) -> bool:
+    async def begin(self, agent: str | None) -> bool:
         cfg = self.loop.config
+        self.agent = agent or self.task.agent
         try:
             self.task = await self.loop.store.begin_attempt(self.task.id, self.loop.now(), cfg)
         except (DialerError, StoreError) as exc:  # SchedulingError is a DialerError
@@ -186,7 +188,8 @@ class _Attempt:
         """Rendered now, before dialling: a machine's tape runs while we wait for espeak."""
         cfg = self.loop.config
         try:
-            self.script = voicemail_for(self.task, self.task.agent, self.loop.now(), cfg)
+            # The agent actually fetched (the task's own, or whoever was free) is the one named.
+            self.script = voicemail_for(self.task, self.agent, self.loop.now(), cfg)
             if self.script.kind is ScriptKind.NONE:
                 return
             path = await asyncio.to_thread(render_prompt, self.script.text, Path(cfg.prompt_dir))

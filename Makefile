@@ -1,5 +1,7 @@
 # callrec: every target works on a fresh Debian 12 machine (root), installing what it needs.
-#   make demo   - sandbox Asterisk + PostgreSQL up, controller running, one complete inbound call
+#   make demo   - sandbox Asterisk + PostgreSQL up, controller running, one complete inbound call,
+#                 then two outbound calls: one answered (recording opens with the disclosure),
+#                 one to an answering machine (voicemail script left, nothing recorded)
 #   make test   - the whole suite against the same real servers
 #   make bench  - benchmarks (results in docs/)
 SHELL := /bin/bash
@@ -22,7 +24,8 @@ test: sandbox lint
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: deps
-	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e" tests/policy tests/audio tests/ari tests/ami tests/controller tests/bench
+	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not pg" tests/policy tests/audio tests/ari \
+		tests/ami tests/controller tests/bench tests/dialer
 
 demo: sandbox
 	$(PY) scripts/demo.py

@@ -73,7 +73,7 @@ class ControllerProcess:
         # Popen, not asyncio's subprocess: the test kills it -9 and restarts it at will.
         exe = Path(sys.executable).with_name("callrec")
         with open(self.log, "ab") as log:
-            return subprocess.Popen([str(exe), "-vv", "serve"], env=self.env,
+            return subprocess.Popen([*DIE_WITH_PARENT, str(exe), "-vv", "serve"], env=self.env,
                                     stdout=subprocess.DEVNULL, stderr=log)
 
     async def kill(self) -> None:
@@ -89,6 +89,12 @@ class ControllerProcess:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+# SIGKILL the controller when the test process dies (util-linux's setpriv, in Debian's base). A pytest
+# killed mid-run would otherwise leave its controller running, and that one reconnects as our ARI
+# application whenever Asterisk restarts, taking it (ApplicationReplaced) from the next run's.
+DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--")
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from callrec.audio import tone_spans
+from callrec.audio import tone_spans, wait_closed
+from callrec.audio.correlate import Match, locate
 from callrec.audio.stereo import AGENT as AGENT_CHANNEL
 from callrec.dialer import schedule as s
 from callrec.dialer.settings import DialerConfig, dialer_config
@@ -40,6 +41,9 @@ pytestmark = [pytest.mark.e2e]
 
 TALKS_ON = "06"  # a person who talks until hung up (asterisk-conf/phones/extensions.conf)
 CLIENT_HZ = 1300.0
+ROOTFS = Path("/var/tmp/callrec/rootfs")
+SOUNDS = ROOTFS / "usr/share/asterisk/sounds"
+CAPTURES = ROOTFS / "var/spool/asterisk-phones"  # what each simulated client heard
 DIALER: dict[str, Any] = {
     "enabled": True, "max_concurrent": 1, "retry_minutes": 30, "ring_seconds": 8,
     "verdict_timeout": 30, "poll_seconds": 0.2,
@@ -139,6 +143,19 @@ def agent_heard_from(detail: CallDetail) -> float:
     return spans[0][0] if spans else float("inf")
 
 
+async def client_heard(to: str, prompt: str) -> tuple[Match, float]:
+    """In the client's own capture (the phones record what it receives): where the disclosure is
+    best found (the replay, whole), and when the agent's voice is first heard for 0.3 s or more
+    (a formant of the speech can land on 550 Hz for a window)."""
+    async def probe() -> list[Path] | None:
+        return [p for p in CAPTURES.glob(f"client-{to}-*.wav") if "-both" not in p.name] or None
+    [capture] = await eventually(probe, timeout=10, what=f"the capture of {to}")
+    assert await wait_closed(capture, 10), f"{capture} never closed"
+    said = locate(capture, SOUNDS / f"{prompt.removeprefix('sound:')}.wav", exclude_hz=[AGENT])
+    spans = tone_spans(capture, AGENT)
+    return said, next((a for a, b in spans if b - a >= 0.3), float("inf"))
+
+
 @pytest.mark.fault("controller_killed_outbound")
 async def test_killed_during_the_disclosure_plays_it_again_before_the_agent_speaks(
         controller: ControllerProcess, store: Store, idle_phones: Any, dialling: DialerConfig,
@@ -169,17 +186,30 @@ async def test_killed_during_the_disclosure_plays_it_again_before_the_agent_spea
     # By design the faulted call has one disclosure more (the replay) and a note of its recovery.
     replayed = expected + Counter({"announcement": 1, "announcement:ended": 1})
     await outcome.check_calls([detail], replayed, await pbx_channels(controller.config))
-    outcome.expect_agent_ended_it(detail, "the adopted outbound call")
     [rec] = detail.recordings
     outcome.expect((attempt.call_id, attempt.recording_id) == (detail.call.id, rec.id),
                    "the attempt cites its call and recording")
+    outcome.expect(bool(tone_spans(Path(rec.file_mix), CLIENT_HZ)), "the client is recorded")
     end = told[-1].ended_at
     assert end is not None
-    unmuted_at = (end - rec.started_at).total_seconds()
-    heard = agent_heard_from(detail)
-    outcome.expect(unmuted_at - SLACK_S <= heard <= unmuted_at + 1.5,
-                   f"agent first heard at {heard:.2f} s, the replayed disclosure ended at "
-                   f"{unmuted_at:.2f} s")
-    outcome.expect(bool(tone_spans(Path(rec.file_mix), CLIENT_HZ)), "the client is recorded")
+    if rec.status == "incomplete":
+        # Seen in 2 of 15 trials (docs/reliability.md): MixMonitor on the muted agent wrote nothing
+        # for a stretch after the restart. Asterisk's doing; callrec's part is to say so.
+        outcome.notes.append(f"recording incomplete: {rec.duration_ms} ms on file")
+        outcome.expect(any(e.kind == "alarm" and "cut short" in str(e.detail)
+                           for e in detail.events), "a recording cut short is flagged by an alarm")
+    else:
+        outcome.expect_agent_ended_it(detail, "the adopted outbound call")
+        unmuted_at = (end - rec.started_at).total_seconds()
+        heard = agent_heard_from(detail)
+        outcome.expect(unmuted_at - SLACK_S <= heard <= unmuted_at + 1.5,
+                       f"agent first on file at {heard:.2f} s, the replayed disclosure ended at "
+                       f"{unmuted_at:.2f} s")
+    # What the client heard, whatever the file holds: the replayed disclosure whole, then the agent.
+    said, agent_at = await client_heard(to, told[-1].prompt)
+    outcome.expect(said.score > 0.6, f"the client heard the disclosure ({said})")
+    outcome.expect(agent_at >= said.offset_s + said.prompt_s - 0.1,
+                   f"the client heard the agent at {agent_at:.2f} s, before the disclosure ended "
+                   f"at {said.offset_s + said.prompt_s:.2f} s")
     outcome.kept = kept(detail, gone)
     outcome.assert_held()

@@ -25,7 +25,7 @@ from callrec.config import Config
 from callrec.controller.agents import Agent, AgentPool
 from callrec.controller.controller import Controller
 from callrec.controller.deps import Deps
-from callrec.controller.diskspace import POLICIES, Policy
+from callrec.controller.diskspace import POLICIES, Policy, disk_news
 from callrec.controller.evidence import EvidenceWriter, store_applier, store_batch_applier
 from callrec.controller.recorder import Recorder
 from callrec.controller.sweep import Reason, Sweeper, SweepFinding, store_statuses
@@ -45,6 +45,9 @@ AGENT_LIST_TTL = 1.0
 # much earlier than without it; a round trip to PostgreSQL costs the controller more CPU than
 # handling an ARI event.
 EVIDENCE_LINGER = 0.05
+# How often the recordings disk is looked at between calls (watch_disk); recordings starting
+# check it themselves.
+DISK_CHECK_SECONDS = 30.0
 
 
 def utc_now() -> datetime:
@@ -116,11 +119,13 @@ async def running_service(config: Config) -> AsyncIterator[Service]:
                                                        rec.sweep_interval), name="sweep")
             dialling = tasks.create_task(dial_forever(config, store, controller, deps),
                                          name="dialer")
+            watching = tasks.create_task(watch_disk(recorder), name="disk")
             try:
                 yield Service(controller, evidence, store)
             finally:
                 dialling.cancel()  # no new outbound calls; those in progress finish below
                 sweeping.cancel()
+                watching.cancel()
                 events.cancel()
                 await controller.shutdown(config.shutdown_timeout)
                 with contextlib.suppress(TimeoutError):
@@ -156,6 +161,17 @@ def disk_policy(value: str) -> Policy:
     if value not in POLICIES:
         raise SystemExit(f"callrec: recordings.disk_policy must be one of {POLICIES}, not {value!r}")
     return value
+
+
+async def watch_disk(recorder: Recorder, interval: float = DISK_CHECK_SECONDS) -> None:
+    """The recordings disk looked at between calls too: the operator hears of a filling disk
+    before a recording is refused or cut short, not from the first call it happens to."""
+    low = False
+    while True:
+        low, news = disk_news(low, await recorder.disk_verdict())
+        if news is not None:
+            (log.error if low else log.info)("%s", news)
+        await asyncio.sleep(interval)
 
 
 async def sweep_forever(sweeper: Sweeper, controller: Controller, evidence: EvidenceWriter,

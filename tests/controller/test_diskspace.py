@@ -3,6 +3,8 @@ full disk cut short -- in tables, then for real on a 256 KiB tmpfs."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import subprocess
 from collections.abc import Iterator
@@ -11,8 +13,16 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from callrec.app import watch_disk
 from callrec.audio import file_facts, sine, wav_is_closed
-from callrec.controller.diskspace import DiskError, DiskVerdict, cut_short, decide_disk, probe
+from callrec.controller.diskspace import (
+    DiskError,
+    DiskVerdict,
+    cut_short,
+    decide_disk,
+    disk_news,
+    probe,
+)
 
 KIB = 1024
 GIB = 1024 ** 3
@@ -78,6 +88,38 @@ def test_the_default_tolerance_is_100_ms() -> None:
 def test_negative_durations_are_refused(args: tuple[int, ...]) -> None:
     with pytest.raises(ValueError):
         cut_short(*args)
+
+
+LOW = DiskVerdict(True, "recordings disk low: 10 of 100 bytes free, below 50: recording anyway")
+FINE = DiskVerdict(True, None)
+
+
+def test_a_watched_disk_alarms_once_when_it_goes_low_and_says_when_it_recovers() -> None:
+    """Looked at every 30 s: the operator hears of each change once, not every look."""
+    low, said = False, []
+    for verdict in (FINE, LOW, LOW, LOW, FINE, FINE, LOW):
+        low, news = disk_news(low, verdict)
+        said.append(news)
+    assert said == [None, LOW.alarm, None, None,
+                    "recordings disk: free space back above the threshold", None, LOW.alarm]
+
+
+async def test_watch_disk_logs_the_alarm_at_error(caplog: pytest.LogCaptureFixture) -> None:
+    class Disk:
+        verdicts = iter([FINE, LOW, LOW])
+
+        async def disk_verdict(self) -> DiskVerdict:
+            return next(self.verdicts, LOW)
+
+    watching = asyncio.create_task(watch_disk(Disk(), interval=0.001))  # type: ignore[arg-type]
+    try:
+        async with asyncio.timeout(2):
+            while not any(r.levelno == logging.ERROR for r in caplog.records):
+                await asyncio.sleep(0.001)
+    finally:
+        watching.cancel()
+    [alarm] = [r for r in caplog.records if r.name == "callrec.app"]
+    assert alarm.levelno == logging.ERROR and alarm.getMessage() == LOW.alarm
 
 
 def test_probe_of_a_missing_directory_is_one_domain_error(tmp_path: Path) -> None:

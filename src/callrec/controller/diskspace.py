@@ -43,6 +43,18 @@ def decide_disk(free_bytes: int, total_bytes: int, threshold: int, policy: Polic
     return DiskVerdict(not refuse, alarm)
 
 
+def disk_news(was_low: bool, verdict: DiskVerdict) -> tuple[bool, str | None]:
+    """What a periodic look at the disk tells the operator, as (low now, message): the alarm once
+    when the disk goes low (or its free space cannot be read), a word once it is fine again, and
+    nothing in between - a log line every 30 s would bury the first one."""
+    low = verdict.alarm is not None
+    if low and not was_low:
+        return True, verdict.alarm
+    if was_low and not low:
+        return False, "recordings disk: free space back above the threshold"
+    return low, None
+
+
 def probe(path: str) -> tuple[int, int]:
     """(free, total) bytes of the file system holding ``path``. "Free" is what an unprivileged
     writer (Asterisk) may still use: blocks reserved for root are not counted."""

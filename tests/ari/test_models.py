@@ -18,7 +18,8 @@ CHANNEL = {
     "state": "Ring",
     "caller": {"name": "Alice", "number": "0612345678"},
     "connected": {"name": "", "number": "2001"},
-    "dialplan": {"context": "from-trunk", "exten": "100", "priority": 3},
+    "dialplan": {"context": "from-trunk", "exten": "100", "priority": 3, "app_name": "Stasis",
+                 "app_data": "callrec,inbound,q1"},
     "creationtime": "2024-05-01T14:00:00.000+0200",
     "language": "en",
 }
@@ -53,7 +54,7 @@ def test_stasis_start_exposes_channel_args_and_replace_channel() -> None:
     assert event.channel == Channel(
         id="1714564800.12", name="PJSIP/caller-00000001", state="Ring", caller_number="0612345678",
         caller_name="Alice", connected_number="2001", exten="100", context="from-trunk",
-        creationtime=datetime(2024, 5, 1, 12, tzinfo=UTC),
+        creationtime=datetime(2024, 5, 1, 12, tzinfo=UTC), app_data="callrec,inbound,q1",
     )
     assert event.replace_channel is not None and event.replace_channel.id == "1714564800.9"
     assert event.raw["channel"]["language"] == "en"

@@ -107,6 +107,8 @@ class FakeAri:
         self.fail: dict[str, Exception] = {}
         self.alive: list[Channel] = []  # what GET /channels answers
         self.bridges: list[Bridge] = []  # what GET /bridges answers
+        self.app = "callrec"
+        self.app_channels: list[str] = []  # GET /applications/callrec: its channel_ids
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not inspect.iscoroutinefunction(getattr(AriClient, name, None)):
@@ -121,6 +123,8 @@ class FakeAri:
                 return list(self.alive)
             if name == "list_bridges":
                 return list(self.bridges)
+            if name == "application":
+                return {"name": self.app, "channel_ids": list(self.app_channels)}
             return _ari_result(name, arguments)
         return call
 

@@ -108,6 +108,9 @@ class Channel:
     exten: str
     context: str
     creationtime: datetime | None
+    # The dialplan application it runs and its arguments: "Stasis" / "callrec,inbound" for a
+    # caller our dialplan sent us (how a restarted controller recognises one nobody accounts for).
+    app_data: str = ""
 
     @classmethod
     def from_json(cls, value: object) -> Channel:
@@ -126,6 +129,7 @@ class Channel:
             exten=_text(dialplan, "exten"),
             context=_text(dialplan, "context"),
             creationtime=None if created is None else parse_timestamp(created),
+            app_data=_text(dialplan, "app_data"),
         )
 
 

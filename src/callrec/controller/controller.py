@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -17,6 +18,7 @@ from callrec.ari import AriError, AriEvent, Channel, Connected, Disconnected
 from callrec.controller.adopt import Adopter
 from callrec.controller.deps import Deps
 from callrec.controller.effects import Effects
+from callrec.controller.orphans import Orphan, orphans
 from callrec.controller.outbound import OutboundPlan, OutboundSession
 from callrec.controller.session import CallSession
 from callrec.controller.stats import EventStats
@@ -154,12 +156,14 @@ class Controller:
 
     async def _new_call(self, event: AriEvent) -> None:
         assert event.channel is not None
-        channel = event.channel
+        await self._take_call(event.channel, event.timestamp)
+
+    async def _take_call(self, channel: Channel, at: datetime) -> None:
         call_id = self.deps.new_id()
         session = self._session(call_id, channel)
         self.deps.record("create_call",
             call_id, direction="inbound", caller_number=channel.caller_number,
-            channel_id=channel.id, started_at=event.timestamp, queue=self.deps.inbound.queue,
+            channel_id=channel.id, started_at=at, queue=self.deps.inbound.queue,
             business_unit=self.deps.inbound.business_unit or None)
         try:
             await self.deps.ari.answer(channel.id)
@@ -168,9 +172,9 @@ class Controller:
             await self.deps.ari.create_bridge(session.mix_bridge, "mixing,proxy_media", "callrec")
         except AriError as exc:
             log.warning("call %s: setup failed: %s", call_id, exc)
-            session.submit(p.CallerLeft(event.timestamp))
+            session.submit(p.CallerLeft(at))
             return
-        session.submit(p.CallArrived(event.timestamp))
+        session.submit(p.CallArrived(at))
 
     def _claimer_for(self, call_id: UUID):
         def claim(obj_id: str) -> None:
@@ -248,7 +252,32 @@ class Controller:
     async def _recover(self) -> None:
         async with self._recovering:  # one pass at a time: two would adopt the same call twice
             await self._adopter.recover(set(self.calls))
+            await self._settle_orphans()
         self.reconciled.set()  # the sweep and the dialer start once the open calls are settled
+
+    async def _settle_orphans(self) -> None:
+        """Channels in our application that no call accounts for (controller.orphans)."""
+        try:
+            in_app = (await self.deps.ari.application()).get("channel_ids") or ()
+            if not in_app:
+                return
+            live = {c.id: c for c in await self.deps.ari.list_channels()}
+            bridges = await self.deps.ari.list_bridges()
+        except AriError as exc:
+            log.warning("recovery: cannot list our application's channels: %s", exc)
+            return
+        for channel, kind in orphans(in_app, self._owners, live, self.deps.ari.app):
+            log.warning("recovery: channel %s (%s) belongs to no call: %s", channel.name,
+                        channel.id, "taken as a new call" if kind is Orphan.CALLER else "hung up")
+            if kind is Orphan.LEG:
+                await Effects.ari_quiet(self.deps.ari.hangup(channel.id))
+                continue
+            for bridge in bridges:  # left in its lost call's bridge: ours to empty and destroy
+                if channel.id in bridge.channels:
+                    await Effects.ari_quiet(self.deps.ari.remove_channel(bridge.id, channel.id))
+                    if bridge.id.startswith("callrec-") and bridge.id not in self._owners:
+                        await Effects.ari_quiet(self.deps.ari.destroy_bridge(bridge.id))
+            await self._take_call(channel, self.deps.now())
 
     async def _filter_events(self) -> None:
         """Half of what Asterisk sends an application is ChannelVarset and similar chatter; under

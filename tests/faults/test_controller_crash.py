@@ -13,7 +13,9 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from callrec.audio import wav_is_closed
 from callrec.store import CallDetail, Store
@@ -111,6 +113,38 @@ async def test_caller_left_while_the_controller_was_down(
     [rec] = detail.recordings
     assert rec.status == "interrupted"
     assert_sealed(detail)
+
+
+async def forget_call(dsn: str, call_id: object) -> None:
+    """Delete a call's rows: what a kill in the instant before its row was written leaves."""
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        for table in ("call_events", "announcements", "agent_legs"):
+            await conn.execute(sql.SQL("DELETE FROM {} WHERE call_id = %s").format(
+                sql.Identifier(table)), (call_id,))
+        await conn.execute("DELETE FROM calls WHERE id = %s", (call_id,))
+
+
+async def test_a_caller_no_call_row_names_is_taken_as_a_new_call(
+        controller: ControllerProcess, store: Store, phones: Phones) -> None:
+    """After a restart, `GET /applications/callrec` shows a caller in our holding bridge whose call
+    left no row: it is taken as a new call (the announcement again, then an agent), recorded only
+    while the agent is in, and its old holding bridge is emptied."""
+    await set_agents(store, {})  # nobody to ring: the caller waits in our holding bridge
+    await controller.start()
+    number = await phones.call(stay=40)
+    lost = await live_call(store, number, "waiting")
+    await controller.kill()
+    await forget_call(controller.config.database.dsn, lost.call.id)
+    await set_agents(store, {"alice": agent("agent-hangup")})  # talks 3 s, hangs up
+    await controller.start()
+    detail = await finished_call(store, number)
+    assert detail.call.id != lost.call.id
+    assert [a.kind for a in detail.announcements] == ["inbound_announcement"]
+    [rec] = detail.recordings
+    assert (rec.status, rec.stop_reason) == ("complete", "agent_hangup")
+    assert_sealed(detail)
+    assert_only_conversation(rec, expected={CALLER, AGENT})
+    assert await calls_from(store, number) == 1
 
 
 @pytest.mark.fault("controller_killed")

@@ -7,7 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -204,3 +204,20 @@ async def test_calls_show_of_an_outbound_call_no_attempt_cites(
     shown = json.loads(await in_thread(env, "calls", "show", str(call_id), "--json"))
     assert shown["call"]["direction"] == "outbound" and shown["dialer"] is None
     assert "none cites this call" in await in_thread(env, "calls", "show", str(call_id))
+
+
+def test_a_task_added_outside_its_units_hours_says_when_it_will_first_be_called(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """Accepted (the client asked to be called), never dialled before its window: the operator is
+    told when the first attempt may happen, in the unit's own time."""
+    now = datetime.now(UTC)
+    window, opens = ("01:00-02:00", 1) if now.hour >= 20 else ("22:00-23:00", 22)
+    config = tmp_path / "callrec.toml"
+    config.write_text('[dialer.business_units.night]\ntimezone = "UTC"\n'
+                      f'caller_id = "0800559009"\nhours = {{ daily = "{window}" }}\n')
+    out = cli({**env, "CALLREC_CONFIG": str(config)}, "dial", "add", "--number", "021 123 4599",
+              "--client-ref", "C9", "--business-unit", "night")
+    assert "outside the calling hours of night now: first attempt not before" in out
+    [task] = json.loads(cli({**env, "CALLREC_CONFIG": str(config)}, "dial", "list", "--json"))
+    due = datetime.fromisoformat(task["next_due"])
+    assert (due.hour, due.minute) == (opens, 0) and now < due < now + timedelta(days=1)

@@ -57,7 +57,15 @@ def config() -> DialerConfig:
         "max_concurrent": 2, "retry_minutes": 0.03, "ring_seconds": 6, "verdict_timeout": 30,
         "poll_seconds": 0.3,
         "business_units": {"default": {"timezone": "UTC", "caller_id": "0800559009",
-                                       "hours": {"daily": "00:00-24:00"}}}}, environ={})
+                                       "hours": {"daily": "00:00-24:00"}},
+                           # closed now, whenever the test runs: its window is hours away
+                           "closed": {"timezone": "UTC", "caller_id": "0800559009",
+                                      "hours": {"daily": closed_window()}}},
+        "default_business_unit": "default"}, environ={})
+
+
+def closed_window() -> str:
+    return "01:00-02:00" if datetime.now(UTC).hour >= 20 else "22:00-23:00"
 
 
 def played(config: DialerConfig) -> Path:
@@ -267,3 +275,23 @@ async def test_an_unanswered_call_is_an_attempt_and_is_retried(
     assert [a.outcome for a in detail.attempts[:2]] == [outcome, outcome]
     assert all(a.recording_id is None and a.amd_verdict is None for a in detail.attempts[:2])
     await dialer.store.cancel(task_id, datetime.now(UTC))
+
+
+
+async def test_a_client_outside_the_calling_hours_is_not_dialled(
+        service: Service, dialer: DialerLoop) -> None:
+    """A task of a unit closed now stays untouched while the dialer works: another task, in a unit
+    open now, is added after it and is called through to the end meanwhile."""
+    to = number(PERSON)
+    task = s.new_task(dialer.config, id=uuid.uuid4(), number=to, client_ref=f"C{to[-7:]}",
+                      created_at=datetime.now(UTC), business_unit="closed")
+    await dialer.store.add([task])
+    control = await add_task(dialer, number(PERSON), s.VoicemailMode.MINIMAL)
+    assert (await settled(dialer, control)).attempts[0].outcome == "answered_human"
+    untouched = await dialer.store.get(task.id)
+    assert untouched is not None and not untouched.attempts
+    assert untouched.task.status is s.Status.OPEN and untouched.task.next_due is not None
+    assert untouched.task.next_due > datetime.now(UTC)
+    assert not [c for c in await service.store.list_calls(limit=200) if c.caller_number == to]
+    assert not list(CAPTURES.glob(f"client-{to}-*.wav"))  # its phone never rang
+    await dialer.store.cancel(task.id, datetime.now(UTC))

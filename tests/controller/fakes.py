@@ -149,9 +149,13 @@ class FakeRecorder:
         self.disk = DiskVerdict(True, None)
         self.recorded_ms = 1000  # what finalise reports as the file's duration
         self.cut_short_tolerance_ms = 10**9  # off unless a test sets it
+        self.retrying: list[asyncio.Future[bool]] = []  # stops being sent again (Recorder.stop)
 
     async def disk_verdict(self) -> DiskVerdict:
         return self.disk
+
+    async def retries_sent(self) -> None:
+        await asyncio.gather(*self.retrying)
 
     def files(self, recording_id: UUID, started_at: datetime) -> RecordingFiles:
         return RecordingFiles.for_recording(recording_id, started_at, "/spool", "/local")

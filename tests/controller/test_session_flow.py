@@ -416,3 +416,18 @@ async def test_no_agent_is_rung_into_a_disconnected_application() -> None:
         await rig.agent_rung()
         await rig.send("ChannelHangupRequest", channel=CALLER, cause=16)
         await rig.ended(session)
+
+
+
+async def test_shutdown_waits_for_a_stop_being_sent_again_but_no_longer_than_its_timeout(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with Rig() as rig:
+        retry = asyncio.get_running_loop().create_future()
+        rig.recorder.retrying.append(retry)
+        asyncio.get_running_loop().call_later(0.05, retry.set_result, True)
+        await rig.controller.shutdown(2.0)
+        assert retry.done()  # waited for it
+        rig.recorder.retrying = [asyncio.get_running_loop().create_future()]  # AMI never answers
+        await rig.controller.shutdown(0.05)
+        assert "StopMixMonitor is still unanswered" in caplog.text
+        rig.recorder.retrying = []

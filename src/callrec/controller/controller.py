@@ -304,6 +304,7 @@ class Controller:
 
         Live calls are not hung up: their channels stay in Stasis and the next controller reconciles.
         """
+        deadline = asyncio.get_running_loop().time() + timeout
         if self._deferred_recovery is not None:
             self._deferred_recovery.cancel()  # it may wait for a database that is not coming back
         if self._tasks:
@@ -311,6 +312,12 @@ class Controller:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        try:  # a StopMixMonitor AMI did not answer, being sent again: give it what time is left
+            async with asyncio.timeout_at(deadline):
+                await self.deps.recorder.retries_sent()
+        except TimeoutError:
+            log.warning("shutdown: a StopMixMonitor is still unanswered by AMI (MixMonitor's b "
+                        "option ends the file when its agent hangs up)")
         log.info("ARI events handled: %s", self.stats.summary())
 
     async def _hangup_if_unclaimed(self, channel_id: str, name: str, grace: float = 2.0) -> None:

@@ -227,6 +227,12 @@ async def _emit(fake: FakeAmi, *events: dict[str, str | list[str]]) -> None:
         fake.emit(event)
 
 
+async def test_text_that_cannot_be_sent_is_refused_at_once_not_timed_out() -> None:
+    gateway = AmiGateway("127.0.0.1", 1, "u", "s")  # never connected: refusal comes first
+    with pytest.raises(AmiError, match="not UTF-8"):
+        await gateway.send({"Action": "Setvar", "Channel": "PJSIP/caller-\ud800", "Value": "1"})
+
+
 async def test_a_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
     gateway = AmiGateway("127.0.0.1", 1, "u", "s")  # never connected: refusal comes first
     with pytest.raises(AmiError, match="line break"):

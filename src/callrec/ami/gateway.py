@@ -54,11 +54,21 @@ def _error_text(reply: AmiMessage) -> str:
 
 def _refuse_line_breaks(action: Mapping[str, Value], name: str) -> None:
     """AMI is line-based and panoramisk joins headers with raw CRLF: a value carrying a line break
-    would smuggle in headers or a whole second action. Nothing legitimate needs one."""
+    would smuggle in headers or a whole second action. Nothing legitimate needs one. Text that is
+    not encodable as UTF-8 (a lone surrogate, which ARI's JSON can carry in a channel name) is
+    refused too: panoramisk would log it, send nothing, and leave us waiting out the timeout for an
+    answer that cannot come."""
     for key, value in action.items():
         values = value if isinstance(value, (list, tuple)) else [value]
-        if any("\r" in str(v) or "\n" in str(v) for v in [key, *values]):
+        texts = [str(v) for v in [key, *values]]
+        if any("\r" in t or "\n" in t for t in texts):
             raise AmiError(f"refusing a line break in AMI header {key!r}", name)
+        try:
+            for text in texts:
+                text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise AmiError(f"refusing text that is not UTF-8 in AMI header {key!r}",
+                           name) from None
 
 
 def _lookup(action: Mapping[str, Value], key: str) -> str:

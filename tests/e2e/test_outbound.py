@@ -204,6 +204,9 @@ async def test_a_person_hears_the_disclosure_first_and_it_opens_the_recording(
     assert not leaked, f"agent audible before the disclosure ended at {told:.2f}s: {leaked[:5]}"
     assert told - 0.1 <= first(tone_spans(mix, AGENT)) <= told + 1.0
     heard = await heard_by(to)
+    unit = dialer.config.unit("default")
+    assert unit is not None and heard.name.endswith(f"-cid{unit.caller_id}.wav"), (
+        f"the client was not shown the business unit's number ({heard.name})")
     heard_said = locate(heard, disclosure, exclude_hz=[AGENT])
     assert heard_said.score > 0.6, f"the client did not hear the disclosure ({heard_said})"
     heard_told = heard_said.offset_s + heard_said.prompt_s

@@ -197,6 +197,15 @@ FINDINGS = (
      "to the client before a disclosure that can be proven (`outbound_disclosure_unproven_after_"
      "restart`, unit-tested in `tests/controller/test_recovery_plan.py`; no trial hits that "
      "window)."),
+    ("* **A dialer's conversation adopted after a restart can lose its muted stretch on file.** In "
+     "2 of the 15 `controller_killed_outbound` trials of the 2026-11-22 run, MixMonitor on the muted "
+     "agent wrote nothing from the recording's start until shortly before (or at) the unmute after "
+     "the replayed disclosure: 1.2 s and 4.1 s on file of 13 s in the bridge. Asterisk logged "
+     "nothing; the root cause (its audiohook with the agent's side muted across our restart) is not "
+     "established. callrec sealed both `incomplete` with a cut-short alarm, and what each client "
+     "heard (its own capture) was the replayed disclosure whole, then the agent. Those two trials "
+     "are the 4 missed expectations in the table; the trial now takes a flagged `incomplete` "
+     "recording as held and checks the client's side in every trial."),
     ("* **What an Asterisk crash costs in audio is Asterisk's.** MixMonitor writes through a "
      "32 KiB buffer (2.05 s of audio per file); whatever is in it when Asterisk dies is gone. "
      "The `asterisk_crashed` trials talk 3 s before the crash: the *audio kept* column shows it."),

@@ -138,7 +138,8 @@ DEFINITIONS = (
     ("* **left running after the agent left**: once the call was over, a recording row still "
     "open, an agent channel of the call still up on the pbx, a file still growing (looked at "
     "for 2.3 s: Asterisk writes through a 32 KiB buffer, 2.05 s of audio), or a file longer than "
-    "its agent's time in the bridge by more than a 20 ms frame."),
+    "its agent's time in the bridge by more than a 20 ms frame (plus 0.3 %: the file counts "
+    "samples, the bridge time is wall clock)."),
     ("* **rows lost / duplicated**: the call's evidence counted by kind (calls, legs and their "
     "answer/join/leave times, recordings and their stop and seal, announcements, timeline events) "
     "against the same scripted call with no fault, measured on the sandbox in the same run; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -63,9 +64,22 @@ def throwaway_database(prefix: str) -> Iterator[str]:
     try:
         yield make_conninfo(SERVER_DSN, dbname=name)
     finally:
-        with pg_server() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+        drop_database(name)
+
+
+def drop_database(name: str, attempts: int = 10) -> None:
+    """DROP ... WITH (FORCE) ends our own sessions, but refuses while a process of another role
+    is on the database (an autovacuum worker, seen once in CI): that one ends by itself shortly."""
+    for attempt in range(attempts):
+        try:
+            with pg_server() as conn:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)))
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

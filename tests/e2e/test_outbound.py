@@ -241,8 +241,12 @@ async def test_a_machine_gets_the_right_script_on_each_of_three_attempts_and_no_
         tape = await heard_by(to, n)
         scores = {kind: locate(tape, path).score for kind, path in prompts.items()}
         own = scores[attempt.script_kind]
-        assert own > 0.9, f"attempt {n + 1}: script not on the tape ({scores})"
-        assert own == max(scores.values()), f"attempt {n + 1}: another script fits better"
+        # The tape is what reached the machine over RTP: 0.87 was seen once on a loaded box for the
+        # right script, the other one scoring 0.50. What matters is that this one is on it, and
+        # clearly the one that fits.
+        others = [v for k, v in scores.items() if k != attempt.script_kind]
+        assert own > 0.75, f"attempt {n + 1}: script not on the tape ({scores})"
+        assert own > max(others, default=0.0) + 0.2, f"attempt {n + 1}: not clearly this script"
     await asyncio.sleep(dialer.config.poll_seconds * 3)  # a few more ticks: nothing happens
     again = await dialer.store.get(task_id)
     assert again is not None and len(again.attempts) == 3

@@ -19,13 +19,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from callrec.ami import AmiGateway
-from callrec.audio import dtmf_present, tones_present
+from callrec.audio import dtmf_present, tones_present, wait_closed
 from callrec.store import CallDetail, Recording, Store
 
 T = TypeVar("T")
 
 CALLER, AGENT, AGENT2, TARGET, MOH, PROMPT = 400.0, 550.0, 2000.0, 2400.0, 1800.0, 2800.0
 PALETTE = (CALLER, AGENT, AGENT2, TARGET, MOH, PROMPT)
+
+# The sandbox's sound files, and what each simulated client of the dialer heard (the phones
+# instance records it: asterisk-conf/phones/extensions.conf).
+ROOTFS = Path("/var/tmp/callrec/rootfs")
+SOUNDS = ROOTFS / "usr/share/asterisk/sounds"
+CAPTURES = ROOTFS / "var/spool/asterisk-phones"
 
 _numbers = itertools.count(int(time.time()) % 100000 * 100)
 
@@ -70,6 +76,16 @@ class Phones:
                                  variables={"PRE": str(pre), "DIGITS": digits, "STAY": str(stay)},
                                  caller_id=f'"Test" <{number}>', timeout_ms=10000)
         return number
+
+
+async def heard_by(to: str, nth: int = 0) -> Path:
+    """The `nth` recording the client `to` made of what it heard (one per answered attempt)."""
+    async def probe() -> list[Path] | None:
+        files = sorted(p for p in CAPTURES.glob(f"client-{to}-*.wav") if "-both" not in p.name)
+        return files if len(files) > nth else None
+    path = (await eventually(probe, timeout=10, what=f"capture {nth} of {to}"))[nth]
+    assert await wait_closed(path, 10), f"{path} never closed"
+    return path
 
 
 async def set_agents(store: Store, agents: dict[str, str]) -> None:

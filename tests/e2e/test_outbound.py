@@ -25,7 +25,7 @@ import pytest_asyncio
 import soundfile as sf
 
 from callrec.app import Service
-from callrec.audio import tone_spans, wait_closed
+from callrec.audio import tone_spans
 from callrec.audio.analysis import SILENCE_DBFS, WINDOW_S
 from callrec.audio.correlate import locate
 from callrec.audio.stereo import AGENT as AGENT_CHANNEL
@@ -35,13 +35,10 @@ from callrec.dialer.loop import DialerLoop
 from callrec.dialer.prompts import resolve_disclosure
 from callrec.dialer.settings import DialerConfig, dialer_config
 from callrec.dialer.store import DialStore, TaskDetail
-from tests.e2e.harness import AGENT, agent, eventually, set_agents
+from tests.e2e.harness import AGENT, CAPTURES, SOUNDS, agent, eventually, heard_by, set_agents
 
 pytestmark = pytest.mark.e2e
 
-ROOTFS = Path("/var/tmp/callrec/rootfs")
-SOUNDS = ROOTFS / "usr/share/asterisk/sounds"
-CAPTURES = ROOTFS / "var/spool/asterisk-phones"
 CLIENT = 1300.0  # the simulated clients' voice
 PERSON, MACHINE, HANGS_UP, NO_ANSWER, BUSY = "01", "02", "03", "04", "05"
 
@@ -103,16 +100,6 @@ async def settled(dialer: DialerLoop, task_id: UUID, *, attempts: int = 1,
         ended = [a for a in detail.attempts if a.outcome is not None]
         return detail if len(ended) >= attempts or detail.task.status is s.Status.CLOSED else None
     return await eventually(probe, timeout=timeout, what=f"task {task_id} to settle")
-
-
-async def heard_by(to: str, nth: int = 0) -> Path:
-    """The `nth` recording the client `to` made of what it heard (one per answered attempt)."""
-    async def probe() -> list[Path] | None:
-        files = sorted(p for p in CAPTURES.glob(f"client-{to}-*.wav") if "-both" not in p.name)
-        return files if len(files) > nth else None
-    path = (await eventually(probe, timeout=10, what=f"capture {nth} of {to}"))[nth]
-    assert await wait_closed(path, 10), f"{path} never closed"
-    return path
 
 
 def first(spans: list[tuple[float, float]], at_least: float = 0.5) -> float:

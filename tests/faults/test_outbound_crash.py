@@ -24,14 +24,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from callrec.audio import tone_spans, wait_closed
+from callrec.audio import tone_spans
 from callrec.audio.correlate import Match, locate
 from callrec.audio.stereo import AGENT as AGENT_CHANNEL
 from callrec.dialer import schedule as s
 from callrec.dialer.settings import DialerConfig, dialer_config
 from callrec.dialer.store import DialStore, TaskDetail
 from callrec.store import Announcement, CallDetail, Store
-from tests.e2e.harness import AGENT, eventually
+from tests.e2e.harness import AGENT, SOUNDS, eventually, heard_by
 from tests.faults.calls import SETTLE_S, STAY, hang_up_agent, use_agents
 from tests.faults.conftest import ControllerProcess
 from tests.faults.evidence import Outcome, call_of, kept, rows, settled
@@ -41,9 +41,6 @@ pytestmark = [pytest.mark.e2e]
 
 TALKS_ON = "06"  # a person who talks until hung up (asterisk-conf/phones/extensions.conf)
 CLIENT_HZ = 1300.0
-ROOTFS = Path("/var/tmp/callrec/rootfs")
-SOUNDS = ROOTFS / "usr/share/asterisk/sounds"
-CAPTURES = ROOTFS / "var/spool/asterisk-phones"  # what each simulated client heard
 DIALER: dict[str, Any] = {
     "enabled": True, "max_concurrent": 1, "retry_minutes": 30, "ring_seconds": 8,
     "verdict_timeout": 30, "poll_seconds": 0.2,
@@ -147,10 +144,7 @@ async def client_heard(to: str, prompt: str) -> tuple[Match, float]:
     """In the client's own capture (the phones record what it receives): where the disclosure is
     best found (the replay, whole), and when the agent's voice is first heard for 0.3 s or more
     (a formant of the speech can land on 550 Hz for a window)."""
-    async def probe() -> list[Path] | None:
-        return [p for p in CAPTURES.glob(f"client-{to}-*.wav") if "-both" not in p.name] or None
-    [capture] = await eventually(probe, timeout=10, what=f"the capture of {to}")
-    assert await wait_closed(capture, 10), f"{capture} never closed"
+    capture = await heard_by(to)
     said = locate(capture, SOUNDS / f"{prompt.removeprefix('sound:')}.wav", exclude_hz=[AGENT])
     spans = tone_spans(capture, AGENT)
     return said, next((a for a, b in spans if b - a >= 0.3), float("inf"))

@@ -202,8 +202,10 @@ FINDINGS = (
      "2 of the 15 `controller_killed_outbound` trials of the 2026-11-22 run, MixMonitor on the muted "
      "agent wrote nothing from the recording's start until shortly before (or at) the unmute after "
      "the replayed disclosure: 1.2 s and 4.1 s on file of 13 s in the bridge. Asterisk logged "
-     "nothing; the root cause (its audiohook with the agent's side muted across our restart) is not "
-     "established. callrec sealed both `incomplete` with a cut-short alarm, and what each client "
+     "nothing. It is not the restart's doing: after this run the same loss showed on plain "
+     "answered dialer calls (no fault) three times in a row, and stopped once the pbx Asterisk was "
+     "restarted - a pbx up through hundreds of calls records a muted agent's side badly; the root "
+     "cause in Asterisk is not established. callrec sealed both `incomplete` with a cut-short alarm, and what each client "
      "heard (its own capture) was the replayed disclosure whole, then the agent. Those two trials "
      "are the 4 missed expectations in the table; the trial now takes a flagged `incomplete` "
      "recording as held and checks the client's side in every trial."),
